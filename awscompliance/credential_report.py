@@ -226,15 +226,17 @@ def _parse_rows(text: str) -> list[CredentialRow]:
         raise CredentialReportError(f"the header line is not valid CSV: {error}") from None
 
     columns = [name.strip() for name in header]
-    duplicates = sorted({name for name in columns if columns.count(name) > 1})
-    if duplicates:
-        raise CredentialReportError(f"the header repeats column(s): {', '.join(duplicates)}")
+    # Missing columns are checked first: a file without its header line has a data row there,
+    # and "lacks column user" describes that better than its repeated values would.
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
         raise CredentialReportError(
             f"not a credential report: the header lacks column(s) {', '.join(missing)}"
             f" (first line: {_shorten(','.join(header))!r})"
         )
+    duplicates = sorted({name for name in columns if columns.count(name) > 1})
+    if duplicates:
+        raise CredentialReportError(f"the header repeats column(s): {', '.join(duplicates)}")
 
     rows = []
     try:

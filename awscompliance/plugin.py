@@ -1,0 +1,378 @@
+"""The pytest plugin: options, account evidence for the tests, and the reports after the run.
+
+The plugin is active only when the run includes the compliance tests, so `pytest unit_tests`
+never reaches for AWS. When active, it collects every account's evidence once, before the tests
+run. Under pytest-xdist the controller collects and hands the evidence to the workers in a file.
+Each control test is parametrized over the accounts and records its verdict on its test report,
+and after the session the controller writes findings.json and the HTML additions from those
+recorded verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from awscompliance import report
+from awscompliance.catalog import CONTROLS
+from awscompliance.credential_report import format_value
+from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
+
+logger = logging.getLogger(__name__)
+
+COMPLIANCE_TESTS = "tests_compliance"
+DEFAULT_HTML = "reports/compliance.html"
+DEFAULT_FINDINGS = "reports/findings.json"
+
+# Keys under which a test report carries its account and verdict, so that the pytest-xdist
+# controller, which never runs the tests itself, can build the reports.
+ACCOUNT_PROPERTY = "awscompliance_account"
+CONTROL_PROPERTY = "awscompliance_control"
+FINDING_PROPERTY = "awscompliance_finding"
+
+# Keys of `workerinput`, the dict pytest-xdist sends from the controller to each worker.
+EVIDENCE_FILE_INPUT = "awscompliance_evidence_file"
+AS_OF_INPUT = "awscompliance_as_of"
+
+
+class AccountEvidenceError(Exception):
+    """Raised in a test's setup when its control could not judge the account.
+
+    Raising during setup makes pytest report an error rather than a failure, so violation counts
+    include only the accounts that were judged.
+    """
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("awscompliance", "AWS compliance")
+    group.addoption("--demo", action="store_true", help="Audit the built-in simulated organization (moto); no AWS account needed.")
+    group.addoption(
+        "--profiles", metavar="NAMES", help="Audit the accounts of these comma-separated AWS profiles, one account each."
+    )
+    group.addoption(
+        "--credential-reports",
+        metavar="PATH",
+        help="Audit exported credential reports offline: a report file, or a folder searched recursively for *.csv.",
+    )
+    group.addoption(
+        "--save-evidence", metavar="DIR", help="Write the collected evidence to DIR, one folder per account, in the offline layout."
+    )
+    group.addoption(
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="Evaluation time as ISO 8601 with a UTC offset, e.g. 2026-06-01T00:00:00Z (default: now).",
+    )
+    group.addoption(
+        "--root-usage-days",
+        type=int,
+        default=7,
+        metavar="DAYS",
+        help="Root use at most this many days before the evaluation time fails root-usage (default: 7).",
+    )
+    group.addoption(
+        "--findings-json", metavar="PATH", default=DEFAULT_FINDINGS, help=f"Path of the findings file (default: {DEFAULT_FINDINGS})."
+    )
+    group.addoption(
+        "--workers", type=int, default=32, metavar="N", help="Accounts collected at once, in threads (default: 32)."
+    )
+    group.addoption(
+        "--report-timeout",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="Maximum wait for one account's credential report to be generated (default: 180).",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # tryfirst: the default HTML path must be set before pytest-html's own pytest_configure reads it.
+    config.addinivalue_line("markers", "control(id): the catalog id of the control a compliance test judges")
+    if not _runs_compliance_tests(config):
+        return
+
+    settings = _audit_settings(config)
+    if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
+        config.option.htmlpath = DEFAULT_HTML
+        config.option.self_contained_html = True
+    config.pluginmanager.register(ComplianceRun(config, settings), ComplianceRun.NAME)
+
+
+def get_run(config: pytest.Config) -> ComplianceRun:
+    """Return the active run; the compliance fixtures call this."""
+    run = config.pluginmanager.get_plugin(ComplianceRun.NAME)
+    if run is None:
+        raise pytest.UsageError(
+            f"The compliance tests need the awscompliance plugin, which is active only when {COMPLIANCE_TESTS}/ is run."
+        )
+    return run
+
+
+@dataclass(eq=False)  # pluggy keeps plugins in sets, so they must hash by identity
+class ComplianceRun:
+    """State of one compliance run: the settings, the evidence, and the verdicts recorded so far."""
+
+    NAME = "awscompliance-run"
+
+    config: pytest.Config
+    settings: AuditSettings
+    # Evidence per test-id label, in collection order (sorted by account id).
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    # Findings recorded from test reports, by test node id.
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Node id -> (account label, control id) for every compliance test that reported.
+    reported: dict[str, tuple[str, str]] = field(default_factory=dict)
+    summary_rows: list[report.SummaryRow] = field(default_factory=list)
+    handoff_dir: Path | None = None
+
+    # --- before collection -------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # tryfirst: on the xdist controller, evidence must exist before workers are started.
+        workerinput = getattr(self.config, "workerinput", None)
+        if workerinput is not None:
+            from awscompliance.offline import evidence_from_dict
+
+            data = json.loads(Path(workerinput[EVIDENCE_FILE_INPUT]).read_text(encoding="utf-8"))
+            self._store([evidence_from_dict(item) for item in data])
+            return
+
+        from awscompliance import sources
+
+        evidence = sources.gather_evidence(self.config, self._progress)
+        self._store(evidence)
+        save_dir = self.config.getoption("save_evidence")
+        if save_dir:
+            from awscompliance.offline import save_evidence
+
+            save_evidence(evidence, Path(save_dir))
+        self._add_metadata()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand the controller's evidence and evaluation time to a pytest-xdist worker."""
+        from awscompliance.offline import evidence_to_dict
+
+        if self.handoff_dir is None:
+            self.handoff_dir = Path(tempfile.mkdtemp(prefix="awscompliance-"))
+            data = [evidence_to_dict(item) for item in self.evidence.values()]
+            (self.handoff_dir / "evidence.json").write_text(json.dumps(data), encoding="utf-8")
+        node.workerinput[EVIDENCE_FILE_INPUT] = str(self.handoff_dir / "evidence.json")
+        node.workerinput[AS_OF_INPUT] = self.settings.as_of.isoformat()
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "evidence" not in metafunc.fixturenames:
+            return
+        labels = list(self.evidence)
+        metafunc.parametrize("evidence", labels, ids=labels, indirect=True)
+
+    # --- during the tests --------------------------------------------------------------
+
+    def evaluate(self, item: pytest.Item, evidence: Evidence) -> Verdict:
+        """Judge one account with the control named by the test's `control` marker."""
+        marker = item.get_closest_marker("control")
+        if marker is None or not marker.args or marker.args[0] not in CONTROLS:
+            raise pytest.UsageError(
+                f"{item.nodeid} needs @pytest.mark.control(ID) with one of: {', '.join(CONTROLS)}"
+            )
+        control = CONTROLS[marker.args[0]]
+        try:
+            verdict = control.evaluate(evidence, self.settings)
+        except Exception as error:  # a bug in a control must not leave the account without a result
+            logger.exception("control %s failed on %s", control.id, evidence.account.label)
+            verdict = Verdict(control.id, Status.ERROR, f"Internal error in control {control.id}: {error!r}")
+        item.stash[_VERDICT_KEY] = (evidence, verdict)
+        return verdict
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+        outcome = yield
+        test_report: pytest.TestReport = outcome.get_result()
+        label = _parameter_label(item)
+        marker = item.get_closest_marker("control")
+        if label is None or marker is None:
+            return
+        test_report.user_properties.append((ACCOUNT_PROPERTY, label))
+        test_report.user_properties.append((CONTROL_PROPERTY, marker.args[0]))
+
+        recorded = item.stash.get(_VERDICT_KEY, None)
+        if recorded is None or item.stash.get(_FINDING_SENT_KEY, False):
+            return
+        evidence, verdict = recorded
+        # An error or skip ends the test in setup; a pass or fail is decided in the call.
+        deciding_phase = "setup" if verdict.status in (Status.ERROR, Status.SKIP) else "call"
+        if test_report.when == deciding_phase:
+            test_report.user_properties.append((FINDING_PROPERTY, report.finding_record(evidence, verdict)))
+            item.stash[_FINDING_SENT_KEY] = True
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        properties = dict(report.user_properties)
+        if ACCOUNT_PROPERTY not in properties:
+            return
+        self.reported[report.nodeid] = (properties[ACCOUNT_PROPERTY], properties[CONTROL_PROPERTY])
+        if FINDING_PROPERTY in properties:
+            self.findings[report.nodeid] = properties[FINDING_PROPERTY]
+
+    # --- after the tests ---------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput"):
+            return  # workers record nothing; the controller receives every report
+        if self.handoff_dir is not None:
+            shutil.rmtree(self.handoff_dir, ignore_errors=True)
+
+        findings = list(self.findings.values()) + self._findings_for_unjudged_tests()
+        self.summary_rows = report.fleet_summary(findings)
+        report.write_findings_json(
+            Path(self.config.getoption("findings_json")),
+            self.settings,
+            datetime.now(timezone.utc),
+            list(self.evidence.values()),
+            findings,
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = "AWS root-user compliance"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        prefix.append(report.summary_html(self.summary_rows, len(self.evidence)))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(2, "<th>Account</th>")
+        cells.insert(3, "<th>Control</th>")
+        cells.insert(4, "<th>Report generated</th>")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        import html
+
+        properties = dict(getattr(report, "user_properties", []))
+        label = properties.get(ACCOUNT_PROPERTY, "")
+        evidence = self.evidence.get(label)
+        generated = evidence.report_generated_time if evidence else None
+        cells.insert(2, f"<td>{html.escape(label)}</td>")
+        cells.insert(3, f"<td>{html.escape(properties.get(CONTROL_PROPERTY, ''))}</td>")
+        cells.insert(4, f"<td>{html.escape(format_value(generated) if generated else '')}</td>")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        terminalreporter.write_sep("=", "AWS compliance summary")
+        for line in report.summary_lines(self.summary_rows, len(self.evidence)):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _store(self, evidence: list[Evidence]) -> None:
+        for item in sorted(evidence, key=lambda each: (each.account_id is None, each.account_id or "", each.account.source)):
+            label = item.account.label if item.account_id is None else _label(item)
+            while label in self.evidence:
+                label += "+"  # two sources named the same account; keep both visible
+            self.evidence[label] = item
+
+    def _findings_for_unjudged_tests(self) -> list[dict[str, Any]]:
+        """Give an error finding to each compliance test that ended without a recorded verdict."""
+        findings = []
+        for node_id, (label, control_id) in self.reported.items():
+            if node_id in self.findings:
+                continue
+            evidence = self.evidence.get(label)
+            findings.append(
+                {
+                    "account_id": evidence.account_id if evidence else None,
+                    "source": evidence.account.source if evidence else label,
+                    "control": control_id,
+                    "status": Status.ERROR.value,
+                    "message": f"No verdict was recorded: {node_id} ended before its control ran; see the pytest report.",
+                    "evidence": {},
+                }
+            )
+        return findings
+
+    def _progress(self, done: int, total: int, errors: int, elapsed: float) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is None or not sys.stdout.isatty():
+            return  # quiet when not on a terminal, so logs and CI output stay clean
+        end = "\n" if done == total else ""
+        terminal.write(f"\rcollecting evidence: {done}/{total} accounts, {errors} errors, {elapsed:.1f} s{end}")
+
+    def _add_metadata(self) -> None:
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:
+            return
+        metadata = self.config.stash.get(metadata_key, None)
+        if metadata is None:
+            return
+        generated = sorted(item.report_generated_time for item in self.evidence.values() if item.report_generated_time)
+        metadata["Evaluation time"] = format_value(self.settings.as_of)
+        metadata["Root usage window (days)"] = str(self.settings.root_usage_days)
+        metadata["Sources"] = ", ".join(sorted({item.account.source for item in self.evidence.values()})[:10])
+        if generated:
+            metadata["Credential reports generated"] = f"{format_value(generated[0])} to {format_value(generated[-1])}"
+
+
+_VERDICT_KEY = pytest.StashKey[tuple[Evidence, Verdict]]()
+_FINDING_SENT_KEY = pytest.StashKey[bool]()
+
+
+def _label(evidence: Evidence) -> str:
+    account_id = evidence.account_id
+    name = evidence.account.name
+    return f"{account_id}-{name}" if name and name != account_id else str(account_id)
+
+
+def _parameter_label(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    return callspec.params.get("evidence")
+
+
+def _runs_compliance_tests(config: pytest.Config) -> bool:
+    """Return whether the run includes the compliance tests, by its paths or a source option."""
+    if any(config.getoption(name) for name in ("demo", "profiles", "credential_reports")):
+        return True
+    tests_dir = (config.rootpath / COMPLIANCE_TESTS).resolve()
+    for argument in config.args:
+        path = (config.invocation_params.dir / argument.split("::")[0]).resolve()
+        if path == tests_dir or tests_dir in path.parents or path in tests_dir.parents:
+            return True
+    return False
+
+
+def _audit_settings(config: pytest.Config) -> AuditSettings:
+    days = config.getoption("root_usage_days")
+    if days < 0:
+        raise pytest.UsageError(f"--root-usage-days must be 0 or more, got {days}.")
+
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and AS_OF_INPUT in workerinput:
+        # Every worker judges at the controller's evaluation time, even when it defaults to now.
+        return AuditSettings(datetime.fromisoformat(workerinput[AS_OF_INPUT]), days)
+
+    raw = config.getoption("as_of")
+    if raw is None:
+        return AuditSettings(datetime.now(timezone.utc).replace(microsecond=0), days)
+    try:
+        as_of = datetime.fromisoformat(raw)
+    except ValueError:
+        raise pytest.UsageError(f"--as-of {raw!r} is not an ISO 8601 timestamp; use e.g. 2026-06-01T00:00:00Z.") from None
+    if as_of.tzinfo is None:
+        raise pytest.UsageError(f"--as-of {raw!r} has no UTC offset; add Z or +00:00, e.g. 2026-06-01T00:00:00Z.")
+    return AuditSettings(as_of.astimezone(timezone.utc), days)
+

@@ -1,0 +1,164 @@
+"""Reports built from the recorded verdicts: findings.json, the fleet summary, HTML fragments."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from awscompliance.catalog import CONTROLS, framework_ids
+from awscompliance.credential_report import format_value
+from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
+
+logger = logging.getLogger(__name__)
+
+
+def account_record(evidence: Evidence) -> dict[str, Any]:
+    """Describe one audited account for findings.json."""
+    generated = evidence.report_generated_time
+    return {
+        "account_id": evidence.account_id,
+        "name": evidence.account.name,
+        "source": evidence.account.source,
+        "partition": evidence.partition,
+        "report_generated_time": format_value(generated) if generated else None,
+    }
+
+
+def finding_record(evidence: Evidence, verdict: Verdict) -> dict[str, Any]:
+    """Turn one verdict into a finding of findings.json."""
+    return {
+        "account_id": evidence.account_id,
+        "source": evidence.account.source,
+        "control": verdict.control,
+        "status": verdict.status.value,
+        "message": verdict.message,
+        "evidence": verdict.evidence,
+    }
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One control's totals over the fleet, as a security team reports them."""
+
+    control: str
+    title: str
+    passed: int
+    violations: int
+    errors: int
+    skipped: int
+
+    @property
+    def evaluated(self) -> int:
+        """Accounts with a pass or fail verdict; errors and skips are not judged."""
+        return self.passed + self.violations
+
+    @property
+    def violation_percent(self) -> float | None:
+        if self.evaluated == 0:
+            return None
+        return 100.0 * self.violations / self.evaluated
+
+
+def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
+    """Count verdicts per control, in catalog order, with a row for every control."""
+    counts: dict[str, dict[str, int]] = {control_id: {} for control_id in CONTROLS}
+    for finding in findings:
+        per_status = counts.setdefault(finding["control"], {})
+        per_status[finding["status"]] = per_status.get(finding["status"], 0) + 1
+
+    rows = []
+    for control_id, per_status in counts.items():
+        control = CONTROLS.get(control_id)
+        rows.append(
+            SummaryRow(
+                control=control_id,
+                title=control.title if control else control_id,
+                passed=per_status.get(Status.PASS.value, 0),
+                violations=per_status.get(Status.FAIL.value, 0),
+                errors=per_status.get(Status.ERROR.value, 0),
+                skipped=per_status.get(Status.SKIP.value, 0),
+            )
+        )
+    return rows
+
+
+def write_findings_json(
+    path: Path,
+    settings: AuditSettings,
+    generated_at: datetime,
+    evidence: Sequence[Evidence],
+    findings: Sequence[dict[str, Any]],
+) -> None:
+    """Write findings.json, sorted by account and catalog order so that runs compare cleanly."""
+    order = {control_id: index for index, control_id in enumerate(CONTROLS)}
+    document = {
+        "as_of": format_value(settings.as_of),
+        "root_usage_days": settings.root_usage_days,
+        "generated_at": format_value(generated_at),
+        "accounts": [account_record(item) for item in evidence],
+        "findings": sorted(
+            findings,
+            key=lambda finding: (
+                finding["account_id"] or "",
+                finding["source"],
+                order.get(finding["control"], len(order)),
+            ),
+        ),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    logger.info("wrote %d findings to %s", len(findings), path)
+
+
+def summary_html(rows: Sequence[SummaryRow], account_count: int) -> str:
+    """Render the fleet summary as an HTML table for the top of the pytest-html report."""
+    header = "".join(
+        f"<th>{name}</th>"
+        for name in ("Control", "Title", "Frameworks", "Evaluated", "Violations", "Violations %", "Errors", "Skipped")
+    )
+    body = []
+    for row in rows:
+        control = CONTROLS.get(row.control)
+        frameworks = framework_ids(control) if control else ""
+        cells = (
+            row.control,
+            row.title,
+            frameworks,
+            row.evaluated,
+            row.violations,
+            _percent(row.violation_percent),
+            row.errors,
+            row.skipped,
+        )
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
+    return (
+        f"<h2>Fleet summary: {account_count} accounts</h2>"
+        '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        "<p>Violations % counts only evaluated accounts (pass or fail); errors and skips are listed apart.</p>"
+    )
+
+
+def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
+    """Render the fleet summary as plain-text lines for the terminal."""
+    width = max(len(row.control) for row in rows) if rows else 10
+    lines = [
+        f"{account_count} accounts",
+        f"{'control':<{width}}  evaluated  violations       %  errors  skipped",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row.control:<{width}}  {row.evaluated:>9}  {row.violations:>10}  {_percent(row.violation_percent):>6}"
+            f"  {row.errors:>6}  {row.skipped:>7}"
+        )
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"

@@ -1,0 +1,166 @@
+"""The compliance suite run end to end through pytest, as a user runs it."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+CASES = PROJECT.parent / "shared" / "cases" / "root"
+EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+CONTROL_IDS = ("root-usage", "root-access-key", "root-mfa", "root-hardware-mfa")
+
+
+def run_suite(pytester, tmp_path, *options, env=None):
+    """Run the compliance tests in a subprocess; return the result and the findings document."""
+    findings = tmp_path / "findings.json"
+    html = tmp_path / "compliance.html"
+    for name, value in (env or {}).items():
+        pytester._monkeypatch.setenv(name, value)
+    result = pytester.runpytest_subprocess(
+        str(PROJECT / "tests_compliance"),
+        "-c",
+        str(PROJECT / "pytest.ini"),
+        "--rootdir",
+        str(PROJECT),
+        "-p",
+        "no:cacheprovider",
+        "--findings-json",
+        str(findings),
+        "--html",
+        str(html),
+        *options,
+    )
+    document = json.loads(findings.read_text(encoding="utf-8")) if findings.exists() else None
+    return result, document, html
+
+
+def offline_options():
+    return ("--credential-reports", str(CASES), "--as-of", EXPECTED["as_of"], "--root-usage-days", str(EXPECTED["root_usage_days"]))
+
+
+def statuses(document):
+    return {(finding["account_id"], finding["control"]): finding["status"] for finding in document["findings"]}
+
+
+def test_offline_cases_match_expected(pytester, tmp_path):
+    result, document, html = run_suite(pytester, tmp_path, *offline_options())
+
+    expected = {
+        (account_id, control): status
+        for account_id, case in EXPECTED["accounts"].items()
+        for control, status in case["expected"].items()
+    }
+    assert statuses(document) == expected
+    assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROL_IDS)
+    assert result.ret == 1
+    assert html.exists()
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_findings_json_shape(pytester, tmp_path):
+    _, document, _ = run_suite(pytester, tmp_path, *offline_options())
+
+    assert document["as_of"] == "2026-06-01T00:00:00Z"
+    assert document["root_usage_days"] == 7
+    assert document["generated_at"].endswith("Z")
+    assert {account["account_id"] for account in document["accounts"]} == set(EXPECTED["accounts"])
+    for finding in document["findings"]:
+        assert set(finding) == {"account_id", "source", "control", "status", "message", "evidence"}
+        assert finding["status"] in {"pass", "fail", "error", "skip"}
+        assert finding["message"]
+
+
+def test_html_has_fleet_summary_and_columns(pytester, tmp_path):
+    _, _, html = run_suite(pytester, tmp_path, *offline_options())
+    page = html.read_text(encoding="utf-8")
+
+    assert "fleet-summary" in page
+    assert "Violations %" in page
+    assert "<root_account>" not in page
+    assert "111100000008-root-virtual-mfa-custom-name" in page
+
+
+def test_html_escapes_account_names(pytester, tmp_path):
+    reports = tmp_path / "reports" / "<img src=x onerror=alert(1)>"
+    reports.mkdir(parents=True)
+    (reports / "credential_report.csv").write_bytes((CASES / "clean-root" / "credential_report.csv").read_bytes())
+    _, document, html = run_suite(pytester, tmp_path, "--credential-reports", str(tmp_path / "reports"))
+    page = html.read_text(encoding="utf-8")
+
+    assert document["accounts"][0]["name"] == "<img src=x onerror=alert(1)>"
+    assert "<img src=x" not in page
+
+
+def test_verdicts_independent_of_time_zone(pytester, tmp_path):
+    documents = []
+    for zone in ("Pacific/Kiritimati", "America/Adak"):
+        folder = tmp_path / zone.replace("/", "-")
+        folder.mkdir()
+        _, document, _ = run_suite(pytester, folder, *offline_options(), env={"TZ": zone})
+        documents.append(document)
+
+    first, second = documents
+    assert first["findings"] == second["findings"]
+    assert first["accounts"] == second["accounts"]
+
+
+def test_no_credentials_stops_with_one_message(pytester, tmp_path):
+    env = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "missing-credentials"),
+        "AWS_CONFIG_FILE": str(tmp_path / "missing-config"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        pytester._monkeypatch.delenv(name, raising=False)
+    result, document, _ = run_suite(pytester, tmp_path, env=env)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    stderr = result.stderr.str()
+    assert "No AWS credentials were found" in stderr
+    assert "--demo" in stderr
+    assert "--credential-reports" in stderr
+    assert "Traceback" not in stderr
+    assert document is None
+
+
+def test_bad_file_is_that_accounts_error(pytester, tmp_path):
+    reports = tmp_path / "reports"
+    (reports / "good").mkdir(parents=True)
+    (reports / "bad").mkdir()
+    (reports / "good" / "credential_report.csv").write_bytes((CASES / "clean-root" / "credential_report.csv").read_bytes())
+    (reports / "bad" / "credential_report.csv").write_bytes(b"\x00\x01\x02")
+    result, document, _ = run_suite(pytester, tmp_path, "--credential-reports", str(reports), "--as-of", "2026-06-01T00:00:00Z")
+
+    by_source = {}
+    for finding in document["findings"]:
+        by_source.setdefault(finding["source"], []).append(finding)
+    bad = by_source[str(reports / "bad" / "credential_report.csv")]
+    good = [finding for finding in document["findings"] if finding["account_id"] == "111100000001"]
+    assert [finding["status"] for finding in bad] == ["error"] * 4
+    assert all(finding["account_id"] is None for finding in bad)
+    assert all("binary" in finding["message"] for finding in bad)
+    assert sorted(finding["status"] for finding in good) == ["pass", "pass", "pass", "skip"]
+    assert "Traceback" not in result.stdout.str()
+    result.assert_outcomes(passed=3, skipped=1, errors=4)
+
+
+def test_unit_test_run_leaves_plugin_inactive(pytester, tmp_path):
+    pytester._monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing-credentials"))
+    pytester._monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        pytester._monkeypatch.delenv(name, raising=False)
+    result = pytester.runpytest_subprocess(
+        str(PROJECT / "unit_tests" / "test_credential_report.py"),
+        "-c",
+        str(PROJECT / "pytest.ini"),
+        "--rootdir",
+        str(PROJECT),
+        "-p",
+        "no:cacheprovider",
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    assert "AWS compliance summary" not in result.stdout.str()
+    assert not (pytester.path / "reports").exists()
