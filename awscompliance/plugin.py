@@ -236,7 +236,7 @@ class ComplianceRun:
         report.write_findings_json(
             Path(self.config.getoption("findings_json")),
             self.settings,
-            datetime.now(timezone.utc),
+            datetime.now(timezone.utc).replace(microsecond=0),
             list(self.evidence.values()),
             findings,
         )

@@ -1,7 +1,7 @@
 """The compliance suite run end to end through pytest, as a user runs it."""
 
 import json
-import os
+import re
 from pathlib import Path
 
 import pytest
@@ -164,3 +164,37 @@ def test_unit_test_run_leaves_plugin_inactive(pytester, tmp_path):
     assert result.ret == pytest.ExitCode.OK
     assert "AWS compliance summary" not in result.stdout.str()
     assert not (pytester.path / "reports").exists()
+
+
+def without_times(document):
+    """Return the document with every UTC timestamp replaced, since the demo seeds dates from now."""
+    text = json.dumps(document, sort_keys=True)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
+    text = re.sub(r"\d+\.\d (days|hours) before", "<age> before", text)
+    return json.loads(text)
+
+
+def test_demo_writes_both_reports_and_fails(pytester, tmp_path):
+    result, document, html = run_suite(pytester, tmp_path, "--demo")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert html.exists()
+    assert len(document["accounts"]) >= 10
+    found = {(finding["control"], finding["status"]) for finding in document["findings"]}
+    for control in CONTROL_IDS:
+        assert (control, "pass") in found
+        assert (control, "fail") in found
+        assert (control, "error") in found
+    assert len(document["findings"]) == len(document["accounts"]) * len(CONTROL_IDS)
+
+
+def test_demo_same_findings_under_xdist(pytester, tmp_path):
+    serial_dir = tmp_path / "serial"
+    parallel_dir = tmp_path / "parallel"
+    serial_dir.mkdir()
+    parallel_dir.mkdir()
+    _, serial, _ = run_suite(pytester, serial_dir, "--demo")
+    result, parallel, _ = run_suite(pytester, parallel_dir, "--demo", "-n", "2")
+
+    assert "2 workers" in result.stdout.str()
+    assert without_times(parallel) == without_times(serial)
