@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
@@ -43,6 +46,13 @@ class AccountTarget:
 
 class AccountSourceError(ValueError):
     """An account source names something that does not exist, such as an unknown profile."""
+
+
+class AccountUnreachable(Exception):
+    """A target's session could not be created (an AssumeRole was denied, for example).
+
+    Raised by a session factory; collection turns the message into that account's error.
+    """
 
 
 def client_config() -> Config:
@@ -117,14 +127,45 @@ def _profile_session_factory(profile: str) -> Callable[[], boto3.Session]:
     return lambda: _new_guarded_session(profile)
 
 
+def session_from_credentials(credentials: dict[str, Any], region: str) -> boto3.Session:
+    """Create a guarded session from credentials in AssumeRole's shape (`SessionToken` optional)."""
+    core = _new_core_session(None)
+    return new_session(
+        botocore_session=core,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials.get("SessionToken"),
+    )
+
+
 def _new_guarded_session(profile: str | None) -> boto3.Session:
     """Create a guarded session whose clients all use `client_config()`.
 
     Sessions are not thread-safe, so every call creates a new one.
     """
+    core = _new_core_session(profile)
+    region = core.get_config_variable("region") or DEFAULT_REGION
+    return new_session(botocore_session=core, region_name=region)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    """Return one botocore data loader for all sessions.
+
+    Each new session would otherwise read and parse the IAM and STS service models from disk
+    again, which costs more CPU per account than the API calls in a large organization. The
+    loader only caches parsed JSON files, which are never modified, so sharing it is safe.
+    """
+    return botocore.loaders.create_loader()
+
+
+def _new_core_session(profile: str | None) -> botocore.session.Session:
     core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", _shared_loader())
     # The default client config applies to every client of the session, including the STS and
     # SSO clients that the credential providers create.
     core.set_default_client_config(client_config())
-    region = core.get_config_variable("region") or DEFAULT_REGION
-    return new_session(botocore_session=core, region_name=region)
+    # AssumeRole through the session's own region rather than the global endpoint in us-east-1.
+    core.set_config_variable("sts_regional_endpoints", "regional")
+    return core

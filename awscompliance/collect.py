@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, SSOError, TokenRetrievalError
 
-from awscompliance.accounts import AccountTarget
+from awscompliance.accounts import AccountTarget, AccountUnreachable
 from awscompliance.credential_report import CredentialReportError, parse_report
 from awscompliance.evidence import Account, Evidence, VirtualMfaDevice
 
@@ -105,6 +105,9 @@ def collect_account(target: AccountTarget, settings: CollectSettings = CollectSe
         # Every message of _CollectionFailed names the account.
         logger.warning("collection failed: %s", failure)
         return Evidence(account=account, error=str(failure))
+    except AccountUnreachable as error:
+        logger.warning("collection failed: %s", error)
+        return Evidence(account=account, error=str(error))
     except BotoCoreError as error:
         # Raised while creating clients, for example for an unknown profile.
         message = f"Creating AWS clients failed for {_describe(account)}: {error}. Check the AWS configuration of {account.source}."
@@ -114,6 +117,15 @@ def collect_account(target: AccountTarget, settings: CollectSettings = CollectSe
     _add_account_summary(iam, evidence)
     _add_virtual_mfa_devices(iam, evidence)
     return evidence
+
+
+def identify_account(target: AccountTarget) -> str | None:
+    """Return the id of the account the target's credentials act in, or None when that fails."""
+    try:
+        return target.session_factory().client("sts").get_caller_identity()["Account"]
+    except (AccountUnreachable, ClientError, BotoCoreError) as error:
+        logger.warning("cannot identify %s: %s", target.account.source, error)
+        return None
 
 
 def collect_all(

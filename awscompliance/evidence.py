@@ -33,6 +33,10 @@ class Account:
     source: str
     # Account alias or profile name, shown next to the id; None when unknown.
     name: str | None = None
+    # "management" or "member" for accounts discovered through AWS Organizations, else None.
+    organization_role: str | None = None
+    # OU ids from the organization root down to the account's parent; empty outside --org.
+    ou_path: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:

@@ -212,6 +212,9 @@ class _CollectionRecord:
     account_summary_error: str | None
     virtual_mfa_devices_error: str | None
     error: str | None
+    # "management" or "member" when the account was discovered through AWS Organizations.
+    organization_role: str | None = None
+    ou_path: tuple[str, ...] = ()
 
 
 def _collection_to_json(evidence: Evidence) -> dict[str, Any]:
@@ -224,6 +227,8 @@ def _collection_to_json(evidence: Evidence) -> dict[str, Any]:
         "account_summary_error": evidence.account_summary_error,
         "virtual_mfa_devices_error": evidence.virtual_mfa_devices_error,
         "error": evidence.error,
+        "organization_role": evidence.account.organization_role,
+        "ou_path": list(evidence.account.ou_path),
     }
 
 
@@ -246,7 +251,16 @@ def _collection_from_json(data: Any) -> _CollectionRecord:
         account_summary_error=_optional_string(data, "account_summary_error"),
         virtual_mfa_devices_error=_optional_string(data, "virtual_mfa_devices_error"),
         error=_optional_string(data, "error"),
+        organization_role=_optional_string(data, "organization_role"),
+        ou_path=_ou_path(data),
     )
+
+
+def _ou_path(data: dict[str, Any]) -> tuple[str, ...]:
+    value = data.get("ou_path", [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise EvidenceFormatError(f"ou_path is {_json_repr(value)}, expected a list of OU ids")
+    return tuple(value)
 
 
 def _optional_string(data: dict[str, Any], key: str) -> str | None:
@@ -291,7 +305,13 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
     summary = data.get("account_summary")
     devices = data.get("virtual_mfa_devices")
     return _build_evidence(
-        Account(account_id=record.account_id, source=record.source, name=record.name),
+        Account(
+            account_id=record.account_id,
+            source=record.source,
+            name=record.name,
+            organization_role=record.organization_role,
+            ou_path=record.ou_path,
+        ),
         record,
         report,
         summary_from_json(summary) if summary is not None else None,
@@ -497,6 +517,8 @@ def _load_account(folder: _Folder, report_path: Path | None) -> tuple[Path, Evid
         # re-run offline shows the same labels. Error messages name the files themselves.
         source=record.source if record is not None and record.source else str(main_path),
         name=record.name if record is not None else folder.default_name,
+        organization_role=record.organization_role if record is not None else None,
+        ou_path=record.ou_path if record is not None else (),
     )
 
     if problems:

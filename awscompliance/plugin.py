@@ -59,6 +59,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--profiles", metavar="NAMES", help="Audit the accounts of these comma-separated AWS profiles, one account each."
     )
     group.addoption(
+        "--org",
+        action="store_true",
+        help="Audit every ACTIVE account of the AWS Organization of the current (management or delegated administrator) credentials.",
+    )
+    group.addoption(
+        "--role-name",
+        default="OrganizationAccountAccessRole",
+        metavar="NAME",
+        help="Role assumed in each member account with --org (default: OrganizationAccountAccessRole).",
+    )
+    group.addoption("--external-id", metavar="ID", help="External id passed to AssumeRole with --org (default: none).")
+    group.addoption("--accounts", metavar="IDS", help="Audit only these comma-separated account ids (default: all).")
+    group.addoption("--exclude-accounts", metavar="IDS", help="Skip these comma-separated account ids (default: none).")
+    group.addoption("--ou", metavar="OU_ID", help="With --org, audit only the accounts under this OU, e.g. ou-ab12-cd34ef56.")
+    group.addoption(
         "--credential-reports",
         metavar="PATH",
         help="Audit exported credential reports offline: a report file, or a folder searched recursively for *.csv.",
@@ -345,7 +360,7 @@ def _parameter_label(item: pytest.Item) -> str | None:
 
 def _runs_compliance_tests(config: pytest.Config) -> bool:
     """Return whether the run includes the compliance tests, by its paths or a source option."""
-    if any(config.getoption(name) for name in ("demo", "profiles", "credential_reports")):
+    if any(config.getoption(name) for name in ("demo", "org", "profiles", "credential_reports")):
         return True
     tests_dir = (config.rootpath / COMPLIANCE_TESTS).resolve()
     for argument in config.args:

@@ -36,6 +36,7 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("iam", "ListOrganizationsFeatures"),
         ("organizations", "DescribeOrganization"),
         ("organizations", "ListAccounts"),
+        ("organizations", "ListAccountsForParent"),
         ("organizations", "ListParents"),
         ("organizations", "ListChildren"),
         ("organizations", "ListRoots"),

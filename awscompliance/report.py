@@ -26,6 +26,8 @@ def account_record(evidence: Evidence) -> dict[str, Any]:
         "name": evidence.account.name,
         "source": evidence.account.source,
         "partition": evidence.partition,
+        "organization_role": evidence.account.organization_role,
+        "ou_path": list(evidence.account.ou_path),
         "report_generated_time": format_value(generated) if generated else None,
     }
 

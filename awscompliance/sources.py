@@ -1,20 +1,26 @@
-"""Choose the evidence source from the command-line options and gather every account's evidence."""
+"""Choose the evidence sources from the command-line options and gather every account's evidence."""
 
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from awscompliance.accounts import AccountTarget
 from awscompliance.evidence import Evidence
 
 logger = logging.getLogger(__name__)
 
 # done, total, errors so far, seconds elapsed
 Progress = Callable[[int, int, int, float], None]
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$")
 
 
 def no_credentials_message(profile: str | None = None) -> str:
@@ -27,26 +33,57 @@ def no_credentials_message(profile: str | None = None) -> str:
     )
 
 
-def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> list[Evidence]:
-    """Collect evidence from the one source the options select: demo, offline files, or live AWS.
+@dataclass(frozen=True)
+class AccountFilter:
+    """Which accounts to keep, from --accounts, --exclude-accounts and --ou."""
 
-    Raises pytest.UsageError for a problem with the options themselves (two sources at once, a
-    missing path, no credentials), which stops the run with one message.
+    # Account ids to keep; None keeps every account.
+    include: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
+    # OU id whose accounts (at any depth) are kept; None keeps every account.
+    ou: str | None = None
+
+    def keeps(self, account_id: str | None, ou_path: Sequence[str] = ()) -> bool:
+        """Return whether an account passes the filter.
+
+        An account whose id is unknown (an unreadable offline file) is kept, so that its error is
+        reported rather than silently dropped.
+        """
+        if account_id is None:
+            return True
+        if self.include is not None and account_id not in self.include:
+            return False
+        if account_id in self.exclude:
+            return False
+        return self.ou is None or self.ou in ou_path
+
+
+def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> list[Evidence]:
+    """Collect evidence from the sources the options select: demo, offline files, or live AWS.
+
+    Live sources are the AWS Organization (--org), named profiles (--profiles), both, or else the
+    default credential chain. Raises pytest.UsageError for a problem with the options themselves
+    (conflicting sources, a missing path, no credentials), which stops the run with one message.
     """
     demo = config.getoption("demo")
     reports = config.getoption("credential_reports")
+    org = config.getoption("org")
     profiles = _split(config.getoption("profiles"))
-    chosen = [name for name, value in (("--demo", demo), ("--credential-reports", reports), ("--profiles", profiles)) if value]
-    if len(chosen) > 1:
-        raise pytest.UsageError(f"Choose one evidence source; got {' and '.join(chosen)}.")
+    account_filter = _account_filter(config)
+    exclusive = [name for name, value in (("--demo", demo), ("--credential-reports", reports)) if value]
+    others = [name for name, value in (("--org", org), ("--profiles", profiles)) if value]
+    if len(exclusive) > 1 or (exclusive and others):
+        raise pytest.UsageError(f"Choose one evidence source; got {' and '.join(exclusive + others)}.")
+    if account_filter.ou and not (org or demo):
+        raise pytest.UsageError("--ou needs --org (or --demo): only organization discovery knows OU paths.")
     workers = config.getoption("workers")
     if workers < 1:
         raise pytest.UsageError(f"--workers must be 1 or more, got {workers}.")
 
     if reports:
-        return _offline(Path(reports))
+        return _filtered(_offline(Path(reports)), account_filter)
 
-    from awscompliance import accounts, collect
+    from awscompliance import collect
 
     settings = collect.CollectSettings(report_timeout=config.getoption("report_timeout"))
     timed = _timed(progress)
@@ -54,16 +91,86 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
         from awscompliance.demo import start_demo
 
         with start_demo() as targets:
-            return collect.collect_all(targets, settings, workers=workers, progress=timed)
+            targets = _filtered_targets(targets, account_filter)
+            return _filtered(collect.collect_all(targets, settings, workers=workers, progress=timed), account_filter)
 
-    try:
-        targets = accounts.profile_targets(profiles) if profiles else [accounts.default_target()]
-    except accounts.AccountSourceError as error:
-        raise pytest.UsageError(str(error)) from None
+    targets = _live_targets(config, org, profiles)
+    targets = _filtered_targets(targets, account_filter)
+    return _filtered(collect.collect_all(targets, settings, workers=workers, progress=timed), account_filter)
+
+
+def _live_targets(config: pytest.Config, org: bool, profiles: list[str]) -> list[AccountTarget]:
+    from awscompliance import accounts
+
     for profile in profiles or [None]:
         if not accounts.has_credentials(profile):
             raise pytest.UsageError(no_credentials_message(profile))
-    return collect.collect_all(targets, settings, workers=workers, progress=timed)
+    try:
+        profile_targets = accounts.profile_targets(profiles) if profiles else []
+    except accounts.AccountSourceError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not org:
+        return profile_targets or [accounts.default_target()]
+
+    from awscompliance.organization import DiscoveryError, RoleOptions, discover_organization
+
+    options = RoleOptions(role_name=config.getoption("role_name"), external_id=config.getoption("external_id"))
+    try:
+        org_targets = discover_organization(accounts.default_target().session_factory, options)
+    except DiscoveryError as error:
+        raise pytest.UsageError(str(error)) from None
+    return _merge(org_targets, profile_targets)
+
+
+def _merge(org_targets: list[AccountTarget], profile_targets: list[AccountTarget]) -> list[AccountTarget]:
+    """Combine organization and profile targets so that an account seen twice is audited once.
+
+    A profile's account id is unknown until its credentials are asked, so each profile is
+    identified here with one GetCallerIdentity call. A profile that cannot be identified stays a
+    target of its own, and its collection reports why.
+    """
+    from awscompliance.collect import identify_account
+
+    known = {target.account.account_id for target in org_targets}
+    merged = list(org_targets)
+    for target in profile_targets:
+        account_id = identify_account(target)
+        if account_id in known:
+            logger.info("profile %s is account %s, already audited through the organization", target.account.name, account_id)
+            continue
+        merged.append(target)
+    return merged
+
+
+def _filtered_targets(targets: list[AccountTarget], account_filter: AccountFilter) -> list[AccountTarget]:
+    kept = [target for target in targets if account_filter.keeps(target.account.account_id, target.account.ou_path)]
+    if len(kept) < len(targets):
+        logger.info("account filters keep %d of %d accounts", len(kept), len(targets))
+    return kept
+
+
+def _filtered(evidence: list[Evidence], account_filter: AccountFilter) -> list[Evidence]:
+    """Apply the filters again once ids are known (profiles and offline files learn theirs late)."""
+    return [item for item in evidence if account_filter.keeps(item.account_id, item.account.ou_path)]
+
+
+def _account_filter(config: pytest.Config) -> AccountFilter:
+    include = _account_ids(config.getoption("accounts"), "--accounts")
+    exclude = _account_ids(config.getoption("exclude_accounts"), "--exclude-accounts")
+    ou = config.getoption("ou")
+    if ou is not None and not _OU_ID.match(ou):
+        raise pytest.UsageError(f"--ou {ou!r} is not an OU id; expected the form ou-ab12-cd34ef56.")
+    return AccountFilter(include=include, exclude=exclude or frozenset(), ou=ou)
+
+
+def _account_ids(value: str | None, option: str) -> frozenset[str] | None:
+    if value is None:
+        return None
+    ids = _split(value)
+    invalid = [item for item in ids if not _ACCOUNT_ID.match(item)]
+    if invalid or not ids:
+        raise pytest.UsageError(f"{option} takes comma-separated 12-digit account ids; invalid: {', '.join(invalid) or value!r}.")
+    return frozenset(ids)
 
 
 def _offline(path: Path) -> list[Evidence]:

@@ -162,6 +162,7 @@ def _read_requests(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]
         ("iam", "ListAccountAliases"): {},
         ("organizations", "DescribeOrganization"): {},
         ("organizations", "ListAccounts"): {},
+        ("organizations", "ListAccountsForParent"): {"ParentId": ids["root_id"]},
         ("organizations", "ListRoots"): {},
         ("organizations", "ListParents"): {"ChildId": ids["account_id"]},
         ("organizations", "ListChildren"): {"ParentId": ids["root_id"], "ChildType": "ACCOUNT"},

@@ -18,7 +18,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,11 +28,11 @@ import boto3
 import botocore.session
 from moto import mock_aws
 
-from awscompliance.accounts import AccountTarget, client_config
+from awscompliance.accounts import AccountTarget, session_from_credentials
 from awscompliance.credential_report import ROOT_USER_NAME
 from awscompliance.demo import moto_root
-from awscompliance.evidence import Account
-from awscompliance.readonly import new_session
+from awscompliance import organization
+from awscompliance.organization import discover_organization
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,12 @@ REGION = "us-east-1"
 SOURCE = "demo"
 # Role that Organizations creates in every account it creates, trusted by the management account.
 MEMBER_ROLE_NAME = "OrganizationAccountAccessRole"
-ROLE_SESSION_NAME = "awscompliance-demo"
+# The session name that --org discovery gives the member roles it assumes.
+ROLE_SESSION_NAME = organization.ROLE_SESSION_NAME
 
 # Fake credentials. moto accepts any key and maps an unknown one to its default account,
 # which becomes the management account.
-_FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+_FAKE_CREDENTIALS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}
 # The same seed gives the same account ids on every run.
 _RANDOM_SEED = 20241114
 # moto stores login profile passwords without checking them, and nothing signs in with this one.
@@ -286,24 +287,13 @@ def _fake_environment() -> Iterator[None]:
         for name in [name for name in os.environ if name.startswith("AWS_")]:
             del os.environ[name]
         os.environ.update(
-            AWS_ACCESS_KEY_ID=_FAKE_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=_FAKE_CREDENTIALS["aws_secret_access_key"],
+            AWS_ACCESS_KEY_ID=_FAKE_CREDENTIALS["AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY=_FAKE_CREDENTIALS["SecretAccessKey"],
             AWS_DEFAULT_REGION=REGION,
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         )
         yield
-
-
-def _new_session(**kwargs: Any) -> boto3.Session:
-    """Create every session that the suite audits the demo through, as live sources create theirs.
-
-    The session carries the read-only guard and the suite's client configuration (retries and
-    timeouts), so the demo exercises both.
-    """
-    core = botocore.session.Session()
-    core.set_default_client_config(client_config())
-    return new_session(botocore_session=core, **kwargs)
 
 
 def _seeding_session(**kwargs: Any) -> boto3.Session:
@@ -313,21 +303,7 @@ def _seeding_session(**kwargs: Any) -> boto3.Session:
 
 def _management_session(lifetime: _Lifetime) -> boto3.Session:
     _check_running(lifetime)
-    return _new_session(region_name=REGION, **_FAKE_CREDENTIALS)
-
-
-def _member_session(account_id: str, lifetime: _Lifetime) -> boto3.Session:
-    # moto maps the assumed role's credentials to the account named in the role ARN.
-    management = _management_session(lifetime)
-    credentials = management.client("sts").assume_role(
-        RoleArn=_member_role_arn(account_id), RoleSessionName=ROLE_SESSION_NAME
-    )["Credentials"]
-    return _new_session(
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return session_from_credentials(_FAKE_CREDENTIALS, REGION)
 
 
 def _check_running(lifetime: _Lifetime) -> None:
@@ -345,7 +321,9 @@ def _member_role_arn(account_id: str) -> str:
 def _build_organization(
     adaptation: moto_root.RootAdaptation, now: datetime, lifetime: _Lifetime
 ) -> list[AccountTarget]:
-    seeder = _seeding_session(**_FAKE_CREDENTIALS)
+    seeder = _seeding_session(
+        aws_access_key_id=_FAKE_CREDENTIALS["AccessKeyId"], aws_secret_access_key=_FAKE_CREDENTIALS["SecretAccessKey"]
+    )
     organizations = seeder.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
     root_id = organizations.list_roots()["Roots"][0]["Id"]
@@ -366,7 +344,7 @@ def _build_organization(
         if seed.closed:
             organizations.close_account(AccountId=account_id)
 
-    return _active_targets(organizations, management_id, lifetime)
+    return _active_targets(lifetime)
 
 
 def _create_organizational_units(organizations: Any, root_id: str) -> dict[tuple[str, ...], str]:
@@ -450,22 +428,15 @@ def _seed_principal(iam: Any, account_id: str, principal: PrincipalSeed, created
     moto_root.backdate_mfa_devices(account_id, name, enabled=created + timedelta(days=1))
 
 
-def _active_targets(organizations: Any, management_id: str, lifetime: _Lifetime) -> list[AccountTarget]:
-    accounts = []
-    for page in organizations.get_paginator("list_accounts").paginate():
-        accounts.extend(page["Accounts"])
+def _active_targets(lifetime: _Lifetime) -> list[AccountTarget]:
+    """Discover the demo organization exactly as --org discovers a real one."""
+    targets = discover_organization(functools.partial(_management_session, lifetime), source=SOURCE)
+    return [
+        AccountTarget(target.account, functools.partial(_checked_factory, target.session_factory, lifetime))
+        for target in targets
+    ]
 
-    targets = []
-    # `State` replaces the deprecated `Status`. Closed accounts are SUSPENDED and cannot be audited.
-    for account in accounts:
-        if account["State"] != "ACTIVE":
-            continue
-        account_id = account["Id"]
-        if account_id == management_id:
-            factory = functools.partial(_management_session, lifetime)
-        else:
-            factory = functools.partial(_member_session, account_id, lifetime)
-        targets.append(
-            AccountTarget(account=Account(account_id, source=SOURCE, name=account["Name"]), session_factory=factory)
-        )
-    return sorted(targets, key=lambda target: target.account.account_id)
+
+def _checked_factory(factory: Callable[[], boto3.Session], lifetime: _Lifetime) -> boto3.Session:
+    _check_running(lifetime)
+    return factory()
