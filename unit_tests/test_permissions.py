@@ -1,4 +1,4 @@
-"""The README's IAM policy grants exactly the calls the suite makes, all on the read-only allow-list."""
+"""The README's IAM policies grant exactly the calls the suite makes, all on the read-only allow-list."""
 
 import json
 import re
@@ -8,8 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from awscompliance.accounts import default_target
+from awscompliance.accounts import AccountTarget, default_target
 from awscompliance.collect import collect_account
+from awscompliance.organization import MEMBER, discover_organization
 from awscompliance.readonly import ALLOWED_OPERATIONS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -17,57 +18,88 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 
 
-def readme_policy_actions():
+def readme_policies():
+    """Return (member policy actions, management policy actions) from the README's JSON blocks."""
     blocks = re.findall(r"```json\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     policies = [json.loads(block) for block in blocks if '"Statement"' in block]
-    assert len(policies) == 1, "the README should contain exactly one IAM policy document"
+    assert len(policies) == 2, "the README should contain the member and the management policy"
+    return [_actions(policy) for policy in policies]
+
+
+def _actions(policy):
     actions = set()
-    for statement in policies[0]["Statement"]:
+    for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
-        assert statement["Resource"] == "*"
-        actions.update(statement["Action"])
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
     return actions
 
 
-def record_calls(session):
-    calls = set()
+class CallRecorder:
+    """Records `service:Operation` for every call made through the sessions it wraps."""
 
-    def remember(model, **kwargs):
-        prefix = model.service_model.signing_name
-        calls.add(f"{prefix}:{model.name}")
+    def __init__(self):
+        self.calls = set()
 
-    session.events.register("before-call.*.*", remember)
-    return session, calls
+    def wrap(self, factory):
+        def recorded():
+            session = factory()
+            session.events.register("before-call.*.*", self._remember)
+            return session
+
+        return recorded
+
+    def _remember(self, model, **kwargs):
+        self.calls.add(f"{model.service_model.signing_name}:{model.name}")
 
 
 @pytest.mark.usefixtures("aws_credentials")
-def test_policy_matches_calls_made():
+def test_member_policy_matches_calls_made():
+    recorder = CallRecorder()
     target = default_target()
-    recorded = set()
-
-    def factory():
-        session, calls = record_calls(target.session_factory())
-        recorded_sessions.append(calls)
-        return session
-
-    recorded_sessions = []
     with mock_aws():
         boto3.client("iam").create_user(UserName="alice")
-        evidence = collect_account(type(target)(target.account, factory))
-    for calls in recorded_sessions:
-        recorded |= calls
+        evidence = collect_account(AccountTarget(target.account, recorder.wrap(target.session_factory)))
 
+    member_policy, _ = readme_policies()
     assert evidence.error is None
-    assert recorded - NEEDS_NO_PERMISSION == readme_policy_actions()
+    assert recorder.calls - NEEDS_NO_PERMISSION == member_policy
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_management_policy_matches_calls_made():
+    recorder = CallRecorder()
+    with mock_aws():
+        organizations = boto3.client("organizations")
+        organizations.create_organization(FeatureSet="ALL")
+        organizations.create_account(AccountName="member", Email="member@example.com")
+        boto3.client("iam").create_user(UserName="alice")
+
+        targets = discover_organization(recorder.wrap(default_target().session_factory))
+        management = next(target for target in targets if target.account.organization_role != MEMBER)
+        member = next(target for target in targets if target.account.organization_role == MEMBER)
+        evidence = collect_account(management)
+        # The member's session comes from AssumeRole, made with the management credentials.
+        member.session_factory()
+
+    member_policy, management_policy = readme_policies()
+    assert evidence.error is None
+    # With --org, account names come from the organization, so no alias is looked up; the
+    # policy still grants it for the same credentials used as a profile.
+    assert recorder.calls - NEEDS_NO_PERMISSION == management_policy - {"iam:ListAccountAliases"}
+    assert member_policy < management_policy
 
 
 def test_policy_actions_on_allow_list():
     allowed = {f"{service}:{operation}" for service, operation in ALLOWED_OPERATIONS}
 
-    assert readme_policy_actions() <= allowed
+    for policy in readme_policies():
+        assert policy <= allowed
 
 
-def test_policy_grants_no_write():
-    for action in readme_policy_actions():
-        operation = action.split(":", 1)[1]
-        assert operation.startswith(("Get", "List", "Describe")) or action == "iam:GenerateCredentialReport", action
+def test_policies_grant_no_write():
+    for policy in readme_policies():
+        for action in policy:
+            operation = action.split(":", 1)[1]
+            reads = operation.startswith(("Get", "List", "Describe"))
+            assert reads or action in {"iam:GenerateCredentialReport", "sts:AssumeRole"}, action
