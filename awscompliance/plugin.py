@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -323,7 +324,8 @@ class ComplianceRun:
         if terminal is None or not sys.stdout.isatty():
             return  # quiet when not on a terminal, so logs and CI output stay clean
         end = "\n" if done == total else ""
-        terminal.write(f"\rcollecting evidence: {done}/{total} accounts, {errors} errors, {elapsed:.1f} s{end}")
+        errors_text = "1 error" if errors == 1 else f"{errors} errors"
+        terminal.write(f"\rcollecting evidence: {done}/{total} accounts, {errors_text}, {elapsed:.1f} s{end}")
 
     def _add_metadata(self) -> None:
         try:
@@ -336,13 +338,22 @@ class ComplianceRun:
         generated = sorted(item.report_generated_time for item in self.evidence.values() if item.report_generated_time)
         metadata["Evaluation time"] = format_value(self.settings.as_of)
         metadata["Root usage window (days)"] = str(self.settings.root_usage_days)
-        metadata["Sources"] = ", ".join(sorted({item.account.source for item in self.evidence.values()})[:10])
+        metadata["Sources"] = _summarize_sources(item.account.source for item in self.evidence.values())
         if generated:
             metadata["Credential reports generated"] = f"{format_value(generated[0])} to {format_value(generated[-1])}"
 
 
 _VERDICT_KEY = pytest.StashKey[tuple[Evidence, Verdict]]()
 _FINDING_SENT_KEY = pytest.StashKey[bool]()
+
+
+def _summarize_sources(sources: Iterable[str], shown: int = 10) -> str:
+    """List the distinct sources, the first `shown` of them by name and the rest as a count."""
+    distinct = sorted(set(sources))
+    text = ", ".join(distinct[:shown])
+    if len(distinct) > shown:
+        text += f" and {len(distinct) - shown} more"
+    return text
 
 
 def _label(evidence: Evidence) -> str:

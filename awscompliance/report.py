@@ -68,8 +68,13 @@ class SummaryRow:
 
 
 def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
-    """Count verdicts per control, in catalog order, with a row for every control."""
-    counts: dict[str, dict[str, int]] = {control_id: {} for control_id in CONTROLS}
+    """Count verdicts per control, with a row for every control that has findings, in catalog order.
+
+    Controls deselected with `-k` have no findings and get no row, rather than a row of zeros.
+    """
+    findings = list(findings)
+    present = {finding["control"] for finding in findings}
+    counts: dict[str, dict[str, int]] = {control_id: {} for control_id in CONTROLS if control_id in present}
     for finding in findings:
         per_status = counts.setdefault(finding["control"], {})
         per_status[finding["status"]] = per_status.get(finding["status"], 0) + 1

@@ -29,7 +29,7 @@ def no_credentials_message(profile: str | None = None) -> str:
     return (
         f"No AWS credentials were found{where}, so no account can be audited. Configure credentials "
         "(aws configure, AWS_PROFILE or environment variables), or run `pytest --demo` for the built-in "
-        "simulated organization, or `pytest --credential-reports DIR` for exported credential reports."
+        "simulated organization, or `pytest --credential-reports=DIR` for exported credential reports."
     )
 
 
@@ -79,6 +79,9 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
     workers = config.getoption("workers")
     if workers < 1:
         raise pytest.UsageError(f"--workers must be 1 or more, got {workers}.")
+    report_timeout = config.getoption("report_timeout")
+    if report_timeout <= 0:
+        raise pytest.UsageError(f"--report-timeout must be more than 0 seconds, got {report_timeout:g}.")
 
     if reports:
         return _filtered(_offline(Path(reports)), account_filter)

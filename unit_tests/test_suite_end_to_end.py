@@ -198,3 +198,25 @@ def test_demo_same_findings_under_xdist(pytester, tmp_path):
 
     assert "2 workers" in result.stdout.str()
     assert without_times(parallel) == without_times(serial)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--as-of", "2026-06-01T00:00:00"), "has no UTC offset"),
+        (("--as-of", "yesterday"), "not an ISO 8601 timestamp"),
+        (("--root-usage-days", "-1"), "--root-usage-days must be 0 or more"),
+        (("--workers", "0"), "--workers must be 1 or more"),
+        (("--report-timeout", "0"), "--report-timeout must be more than 0"),
+        (("--accounts", "12345"), "12-digit account ids"),
+        (("--demo", "--profiles", "prod"), "Choose one evidence source"),
+    ],
+    ids=["naive-as-of", "bad-as-of", "negative-days", "zero-workers", "zero-timeout", "bad-account", "two-sources"],
+)
+def test_bad_options_stop_with_usage_error(pytester, tmp_path, options, message):
+    result, document, _ = run_suite(pytester, tmp_path, *options)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+    assert document is None
