@@ -42,6 +42,10 @@ class AccountTarget:
     # Returns a boto3 session whose credentials act in this account, with the read-only guard
     # installed. Called on a collection thread, so each call returns a session of its own.
     session_factory: Callable[[], boto3.Session]
+    # Returns the account's organization context (an `organization.OrganizationContext`) for
+    # accounts discovered with --org; None for other sources. Never raises: a failed read is
+    # recorded in the context's error fields.
+    context_factory: Callable[[], Any] | None = None
 
 
 class AccountSourceError(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from awscompliance.controls import root
+from awscompliance.controls import detection, organization, root
 from awscompliance.evidence import AuditSettings, Evidence, Verdict
 
 
@@ -77,6 +77,78 @@ CONTROLS: dict[str, Control] = {
             remediation="Register a FIDO security key or hardware TOTP token for root and remove virtual devices.",
             evaluate=root.root_hardware_mfa,
         ),
+        Control(
+            id=organization.ROOT_CREDENTIALS_CENTRALIZED,
+            title="Member root credentials are removed centrally",
+            severity="medium",
+            cis={"v7.0": "2.1.1"},
+            security_hub=None,
+            config_rule=None,
+            rationale="Root credentials that do not exist cannot be stolen; AWS Organizations can delete them.",
+            remediation="Enable RootCredentialsManagement in IAM and delete each member's root credentials.",
+            evaluate=organization.root_credentials_centralized,
+        ),
+        Control(
+            id=organization.ROOT_MFA_ENFORCED,
+            title="Root cannot act without MFA",
+            severity="high",
+            cis={},
+            security_hub=None,
+            config_rule=None,
+            rationale="Account-level MFA, the absence of a password, or an SCP can each stop root acting without MFA.",
+            remediation="Enable root MFA, or attach an SCP that denies root every action without MFA (BoolIfExists).",
+            evaluate=organization.root_mfa_enforced,
+        ),
+        Control(
+            id=organization.ROOT_IP_RESTRICTED,
+            title="Root is restricted to known source IPs",
+            severity="informational",
+            cis={},
+            security_hub=None,
+            config_rule=None,
+            rationale="An SCP that denies root outside the corporate network limits where stolen root credentials work.",
+            remediation="Attach an SCP denying root requests with NotIpAddress aws:SourceIp outside your ranges.",
+            evaluate=organization.root_ip_restricted,
+        ),
+        Control(
+            id=detection.ROOT_USE_ALARM,
+            title="Root use raises an alarm",
+            severity="medium",
+            cis={"v1.4-v4.0": "4.3", "v5.0": "4.3", "v6.0": "5.3", "v7.0": "5.3"},
+            security_hub="CloudWatch.1",
+            config_rule=None,
+            rationale="Root use that nobody is told about cannot be investigated in time.",
+            remediation=(
+                "Deliver a multi-Region trail to CloudWatch Logs, add the CIS root-use metric filter, an alarm "
+                "on its metric and an SNS topic with a confirmed subscriber."
+            ),
+            evaluate=detection.root_use_alarm,
+        ),
+        Control(
+            id=detection.ROOT_USE_DETECTED_BY_GUARDDUTY,
+            title="GuardDuty detects root credential use",
+            severity="low",
+            cis={},
+            security_hub=None,
+            config_rule=None,
+            rationale="GuardDuty reports Policy:IAMUser/RootCredentialUsage, at Low severity.",
+            remediation="Enable GuardDuty in the home Region, and route Low-severity root findings to an alert.",
+            evaluate=detection.root_use_detected_by_guardduty,
+        ),
+        Control(
+            id=detection.ROOT_CONFIG_RULES,
+            title="AWS Config watches root credentials",
+            severity="low",
+            cis={},
+            security_hub=None,
+            config_rule=None,
+            rationale="AWS Config's managed root rules re-check root MFA and keys every day.",
+            remediation=(
+                "Deploy ROOT_ACCOUNT_MFA_ENABLED, ROOT_ACCOUNT_HARDWARE_MFA_ENABLED and IAM_ROOT_ACCESS_KEY_CHECK "
+                "in the home Region."
+            ),
+            evaluate=detection.root_config_rules,
+        ),
     )
 }
 
@@ -84,7 +156,7 @@ CONTROLS: dict[str, Control] = {
 def framework_ids(control: Control) -> str:
     """Return the control's benchmark ids as one line, e.g. "CIS 1.5 (v1.4-v4.0), 1.4 (v5.0); IAM.9"."""
     cis = ", ".join(f"{item} ({versions})" for versions, item in control.cis.items())
-    parts = [f"CIS {cis}"]
+    parts = [f"CIS {cis}"] if cis else []
     if control.security_hub:
         parts.append(f"Security Hub {control.security_hub}")
     if control.config_rule:

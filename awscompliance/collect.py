@@ -20,9 +20,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, SSOError, TokenRetrievalError
 
-from awscompliance.accounts import AccountTarget, AccountUnreachable
+from awscompliance.accounts import DEFAULT_REGION, AccountTarget, AccountUnreachable
+from awscompliance.aws_errors import error_code, error_message, permission_advice
 from awscompliance.credential_report import CredentialReportError, parse_report
+from awscompliance.detection import collect_detection
 from awscompliance.evidence import Account, Evidence, VirtualMfaDevice
+from awscompliance.organization import STANDALONE, OrganizationContext
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +52,6 @@ _CREDENTIAL_ERROR_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
-
-# Error codes of a call that the identity's policies, or an SCP, deny.
-_ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 # Permissions to grant when a call is denied, by call. GetCallerIdentity is missing because it
 # needs no permission and cannot be denied, so its failures come from the credentials.
@@ -80,6 +80,10 @@ class CollectSettings:
     clock: Callable[[], float] = time.monotonic
     # Uniform random number in [0, 1), for the jitter.
     random: Callable[[], float] = random_module.random
+    # Region whose GuardDuty, AWS Config and CloudTrail setup is judged; None uses the session's.
+    home_region: str | None = None
+    # Whether to read the detection evidence (CloudTrail, CloudWatch, GuardDuty, AWS Config).
+    detection: bool = True
 
 
 class _CollectionFailed(Exception):
@@ -116,6 +120,9 @@ def collect_account(target: AccountTarget, settings: CollectSettings = CollectSe
 
     _add_account_summary(iam, evidence)
     _add_virtual_mfa_devices(iam, evidence)
+    evidence.organization = _organization_context(target)
+    if settings.detection:
+        evidence.detection = collect_detection(session, settings.home_region or session.region_name or DEFAULT_REGION)
     return evidence
 
 
@@ -252,7 +259,7 @@ def _fetch_report(iam: Any, account: Account, settings: CollectSettings) -> dict
             try:
                 state = iam.generate_credential_report()["State"]
             except ClientError as error:
-                code = _error_code(error)
+                code = error_code(error)
                 if code not in _GENERATE_RETRY_CODES:
                     raise _CollectionFailed(_call_failed("GenerateCredentialReport", account, error)) from None
                 backoff.wait(f"GenerateCredentialReport returned {code}")
@@ -269,7 +276,7 @@ def _fetch_report(iam: Any, account: Account, settings: CollectSettings) -> dict
         try:
             return iam.get_credential_report()
         except ClientError as error:
-            code = _error_code(error)
+            code = error_code(error)
             if code in _REPORT_REGENERATE_CODES:
                 must_generate = True
             elif code != _REPORT_IN_PROGRESS and code not in _THROTTLING_CODES:
@@ -306,6 +313,7 @@ def _evidence_from_report(response: dict[str, Any], account: Account) -> Evidenc
 def _add_account_summary(iam: Any, evidence: Evidence) -> None:
     try:
         evidence.account_summary = dict(iam.get_account_summary()["SummaryMap"])
+        evidence.account_summary_time = datetime.now(timezone.utc).replace(microsecond=0)
     except (ClientError, BotoCoreError) as error:
         # The credential report alone still gives most verdicts, so collection goes on.
         evidence.account_summary_error = _call_failed("GetAccountSummary", evidence.account, error)
@@ -330,6 +338,16 @@ def _add_virtual_mfa_devices(iam: Any, evidence: Evidence) -> None:
         logger.warning("%s", evidence.virtual_mfa_devices_error)
 
 
+def _organization_context(target: AccountTarget) -> OrganizationContext:
+    """Return the organization context of an --org target; other sources are standalone."""
+    if target.context_factory is None:
+        return OrganizationContext(
+            role=STANDALONE,
+            scp_error="the account was audited without organization access; run with --org from the management account",
+        )
+    return target.context_factory()
+
+
 def _call_failed(call: str, account: Account, error: ClientError | BotoCoreError) -> str:
     """Describe a failed call: which call, for which account, the AWS error and what to do."""
     if isinstance(error, (SSOError, TokenRetrievalError)):
@@ -345,23 +363,13 @@ def _call_failed(call: str, account: Account, error: ClientError | BotoCoreError
             f" Check the network and the AWS configuration of {account.source}."
         )
 
-    code = _error_code(error)
-    message = str(error.response.get("Error", {}).get("Message", "")).rstrip(".")
+    code = error_code(error)
     permission = _PERMISSIONS.get(call)
     if code in _CREDENTIAL_ERROR_CODES or permission is None:
         advice = f"Renew or fix the credentials of {account.source}."
-    elif code in _ACCESS_DENIED_CODES and "explicit deny" in message:
-        # An explicit deny, for example in an SCP, overrides every grant.
-        advice = f"Remove the explicit deny of {permission} that applies to the identity used by {account.source}."
-    elif code in _ACCESS_DENIED_CODES:
-        advice = f"Grant {permission} to the identity used by {account.source}."
     else:
-        advice = f"Re-run later, and if it persists, check that the identity used by {account.source} may call {permission}."
-    return f"{call} failed for {_describe(account)}: {code}: {message}. {advice}"
-
-
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "unknown"))
+        advice = permission_advice(error, permission, f"the identity used by {account.source}")
+    return f"{call} failed for {_describe(account)}: {code}: {error_message(error)}. {advice}"
 
 
 def _describe(account: Account) -> str:

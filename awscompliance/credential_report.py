@@ -71,6 +71,25 @@ class Special(enum.Enum):
 
 _SPECIAL_BY_TEXT = {member.value.lower(): member for member in Special}
 
+# The special values each column may hold; any other special value in a column is an input error,
+# because reading it as "absent" could hide a credential. Columns not listed take none.
+_N_A = frozenset({Special.NOT_APPLICABLE})
+_ALLOWED_SPECIALS: dict[str, frozenset[Special]] = {
+    # Root's password_enabled is not_supported in older reports and some partitions.
+    "password_enabled": frozenset({Special.NOT_SUPPORTED}),
+    # N/A: no password; no_information: never used, or not since tracking began on 2014-10-20.
+    "password_last_used": frozenset({Special.NOT_APPLICABLE, Special.NO_INFORMATION}),
+    # Always not_supported on the root row; N/A for users without a password or rotation policy.
+    "password_last_changed": frozenset({Special.NOT_APPLICABLE, Special.NOT_SUPPORTED}),
+    "password_next_rotation": frozenset({Special.NOT_APPLICABLE, Special.NOT_SUPPORTED}),
+    "access_key_1_last_rotated": _N_A,
+    "access_key_1_last_used_date": _N_A,
+    "access_key_2_last_rotated": _N_A,
+    "access_key_2_last_used_date": _N_A,
+    "cert_1_last_rotated": _N_A,
+    "cert_2_last_rotated": _N_A,
+}
+
 Timestamp = datetime | Special
 Flag = bool | Special
 
@@ -90,9 +109,11 @@ class AccessKeySlot:
     def exists(self) -> bool:
         """Whether a key occupies the slot, active or not.
 
-        An inactive key shows `active` = false but keeps its `last_rotated` date.
+        An inactive key shows `active` = false but keeps its `last_rotated` date, and a key that
+        was ever used has a `last_used_date`.
         """
-        return self.active is True or isinstance(self.last_rotated, datetime)
+        dated = isinstance(self.last_rotated, datetime) or isinstance(self.last_used_date, datetime)
+        return self.active is True or dated
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,11 @@ def parse_report(content: bytes | str) -> CredentialReport:
     account_ids = sorted({row.account_id for row in rows})
     if len(account_ids) > 1:
         raise CredentialReportError(f"the report mixes rows of several accounts: {', '.join(account_ids)}")
+    # An account lives in one partition; a report that names several would decide the partition,
+    # and so whether root controls apply, from whichever row came first.
+    partitions = sorted({row.partition for row in rows})
+    if len(partitions) > 1:
+        raise CredentialReportError(f"the report mixes ARNs of several partitions: {', '.join(partitions)}")
 
     root_rows = [row for row in rows if row.is_root]
     if len(root_rows) > 1:
@@ -188,6 +214,7 @@ def decode_report(content: bytes | str) -> str:
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     if not data.strip():
         raise CredentialReportError("the file is empty")
+    data = _utf16_to_utf8(data)
     if b"\x00" in data:
         raise CredentialReportError("the file is binary (it contains NUL bytes), not a CSV report")
 
@@ -201,6 +228,19 @@ def decode_report(content: bytes | str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CredentialReportError(f"the file is not UTF-8 text (invalid byte at offset {error.start})") from None
+
+
+def _utf16_to_utf8(data: bytes) -> bytes:
+    """Re-encode UTF-16 text with a byte-order mark as UTF-8.
+
+    Windows PowerShell 5 writes redirected command output (`aws ... > report.csv`) as UTF-16.
+    """
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data
+    try:
+        return data.decode("utf-16").encode("utf-8")
+    except UnicodeDecodeError:
+        return data  # not valid UTF-16 after all; the NUL check below rejects it
 
 
 def _decode_base64(data: bytes) -> bytes:
@@ -291,22 +331,27 @@ class _FieldReader:
         lowered = raw.lower()
         if lowered in ("true", "false"):
             return lowered == "true"
-        if lowered in _SPECIAL_BY_TEXT:
-            return _SPECIAL_BY_TEXT[lowered]
-        raise self._invalid(column, raw, "true, false, N/A or not_supported")
+        special = self._special(column, lowered)
+        if special is not None:
+            return special
+        raise self._invalid(column, raw, self._expected(column, "true, false"))
 
     def timestamp(self, column: str) -> Timestamp:
         raw = self.values[column].strip()
-        if raw.lower() in _SPECIAL_BY_TEXT:
-            return _SPECIAL_BY_TEXT[raw.lower()]
+        special = self._special(column, raw.lower())
+        if special is not None:
+            return special
         try:
             parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            raise self._invalid(column, raw, "an ISO 8601 timestamp, N/A, no_information or not_supported") from None
+        except (ValueError, OverflowError):
+            raise self._invalid(column, raw, self._expected(column, "an ISO 8601 timestamp")) from None
         if parsed.tzinfo is None:
             # Without an offset the instant depends on the reader's time zone, so it is rejected.
             raise self._invalid(column, raw, "a timestamp with a UTC offset such as +00:00 or Z")
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:
+            raise self._invalid(column, raw, "a timestamp within the years 1 to 9999 in UTC") from None
 
     def text(self, column: str) -> str:
         return self.values[column].strip()
@@ -329,6 +374,16 @@ class _FieldReader:
             active=self.flag(prefix + "active"),
             last_rotated=self.timestamp(prefix + "last_rotated"),
         )
+
+    def _special(self, column: str, lowered: str) -> Special | None:
+        special = _SPECIAL_BY_TEXT.get(lowered)
+        if special is not None and special in _ALLOWED_SPECIALS.get(column, frozenset()):
+            return special
+        return None
+
+    def _expected(self, column: str, kind: str) -> str:
+        specials = sorted(special.value for special in _ALLOWED_SPECIALS.get(column, frozenset()))
+        return " or ".join([kind, *specials]) if specials else kind
 
     def _invalid(self, column: str, raw: str, expected: str) -> CredentialReportError:
         shown = repr(_shorten(raw)) if raw else "an empty value"

@@ -9,9 +9,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awscompliance.credential_report import CredentialReport
+
+if TYPE_CHECKING:  # imported for annotations only, because both modules import this one
+    from awscompliance.detection import DetectionEvidence
+    from awscompliance.organization import OrganizationContext
 
 
 class Status(str, enum.Enum):
@@ -74,10 +78,18 @@ class Evidence:
     report_generated_time: datetime | None = None
     # `GetAccountSummary` `SummaryMap`: integer counters such as `AccountMFAEnabled`.
     account_summary: dict[str, int] | None = None
+    # When the summary was read (UTC); None for a hand-exported file, whose age is unknown.
+    account_summary_time: datetime | None = None
     account_summary_error: str | None = None
     # Virtual MFA devices assigned to any principal of the account, or None when not collected.
     virtual_mfa_devices: list[VirtualMfaDevice] | None = None
     virtual_mfa_devices_error: str | None = None
+    # Organization context (role, centralized root access, SCP path); None when unknown, as for
+    # offline reports saved without it.
+    organization: OrganizationContext | None = None
+    # Root-use detection (CloudTrail, CloudWatch, GuardDuty, AWS Config) in the home Region;
+    # None when not collected.
+    detection: DetectionEvidence | None = None
     # Why the evidence could not be collected at all; None on success.
     error: str | None = None
 

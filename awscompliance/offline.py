@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from awscompliance.credential_report import CredentialReport, CredentialReportError, parse_report
+from awscompliance.detection import DetectionEvidence, detection_from_dict, detection_to_dict
 from awscompliance.evidence import Account, Evidence, VirtualMfaDevice
+from awscompliance.organization import OrganizationContext, context_from_dict, context_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ REPORT_FILE = "credential_report.csv"
 SUMMARY_FILE = "account_summary.json"
 DEVICES_FILE = "virtual_mfa_devices.json"
 COLLECTION_FILE = "collection.json"
+# Written by --save-evidence from live runs: the organization context and detection evidence.
+ORGANIZATION_FILE = "organization.json"
+DETECTION_FILE = "detection.json"
 # Files that describe the account of the report beside them.
-SIDECAR_FILES = (SUMMARY_FILE, DEVICES_FILE, COLLECTION_FILE)
+SIDECAR_FILES = (SUMMARY_FILE, DEVICES_FILE, COLLECTION_FILE, ORGANIZATION_FILE, DETECTION_FILE)
 
 _REPORT_HELP = (
     "Export the report again with `aws iam get-credential-report --query Content --output text"
@@ -46,9 +51,13 @@ _DEVICES_HELP = (
     " > virtual_mfa_devices.json`, without --max-items or --no-paginate"
 )
 _COLLECTION_HELP = "Collect and save the evidence again, or delete collection.json"
+_SAVED_HELP = "Collect and save the evidence again with --save-evidence, or delete the file"
 
 # Account id inside an IAM ARN of any partition: arn:<partition>:iam::<12 digits>:<resource>.
-_IAM_ARN = re.compile(r"^arn:[a-z][a-z0-9-]*:iam::(?P<account>\d{12}):.+$")
+_IAM_ARN = re.compile(r"arn:[a-z][a-z0-9-]*:iam::(?P<account>\d{12}):\S+")
+# The keys of one device in `aws iam list-virtual-mfa-devices` output. Any other key is rejected,
+# because a misspelled "User" would make root's device read as unassigned.
+_DEVICE_KEYS = frozenset({"SerialNumber", "User", "EnableDate", "Base32StringSeed", "QRCodePNG", "Tags"})
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -125,6 +134,11 @@ def devices_from_json(data: Any) -> list[VirtualMfaDevice]:
 def _device_from_json(item: Any, where: str) -> VirtualMfaDevice:
     if not isinstance(item, dict):
         raise EvidenceFormatError(f"{where} is {_json_type(item)}, expected an object")
+    unknown = sorted(set(item) - _DEVICE_KEYS)
+    if unknown:
+        raise EvidenceFormatError(
+            f"{where} has unknown key(s) {', '.join(unknown)}; expected only {', '.join(sorted(_DEVICE_KEYS))}"
+        )
 
     serial_number = item.get("SerialNumber")
     if not isinstance(serial_number, str) or not serial_number.strip():
@@ -134,7 +148,7 @@ def _device_from_json(item: Any, where: str) -> VirtualMfaDevice:
     user = item.get("User")
     if user is not None:
         arn = user.get("Arn") if isinstance(user, dict) else None
-        if not isinstance(arn, str) or not _IAM_ARN.match(arn):
+        if not isinstance(arn, str) or not _IAM_ARN.fullmatch(arn):
             raise EvidenceFormatError(f"{where}.User.Arn is {_json_repr(arn)}, expected an IAM ARN")
         user_arn = arn
 
@@ -210,6 +224,7 @@ class _CollectionRecord:
     source: str | None
     report_generated_time: datetime | None
     account_summary_error: str | None
+    account_summary_time: datetime | None
     virtual_mfa_devices_error: str | None
     error: str | None
     # "management" or "member" when the account was discovered through AWS Organizations.
@@ -225,6 +240,7 @@ def _collection_to_json(evidence: Evidence) -> dict[str, Any]:
         "source": evidence.account.source,
         "report_generated_time": format_utc(generated_time) if generated_time is not None else None,
         "account_summary_error": evidence.account_summary_error,
+        "account_summary_time": format_utc(evidence.account_summary_time) if evidence.account_summary_time else None,
         "virtual_mfa_devices_error": evidence.virtual_mfa_devices_error,
         "error": evidence.error,
         "organization_role": evidence.account.organization_role,
@@ -241,6 +257,7 @@ def _collection_from_json(data: Any) -> _CollectionRecord:
         raise EvidenceFormatError(f"account_id is {account_id!r}, expected a 12-digit account id or null")
 
     generated_time = data.get("report_generated_time")
+    summary_time = data.get("account_summary_time")
     return _CollectionRecord(
         account_id=account_id,
         name=_optional_string(data, "name"),
@@ -249,6 +266,7 @@ def _collection_from_json(data: Any) -> _CollectionRecord:
             parse_utc(generated_time, "report_generated_time") if generated_time is not None else None
         ),
         account_summary_error=_optional_string(data, "account_summary_error"),
+        account_summary_time=parse_utc(summary_time, "account_summary_time") if summary_time is not None else None,
         virtual_mfa_devices_error=_optional_string(data, "virtual_mfa_devices_error"),
         error=_optional_string(data, "error"),
         organization_role=_optional_string(data, "organization_role"),
@@ -267,6 +285,9 @@ def _optional_string(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
         raise EvidenceFormatError(f"{key} is {_json_repr(value)}, expected a string or null")
+    if value is not None and not value.strip():
+        # An empty error message would give verdicts that say nothing.
+        raise EvidenceFormatError(f"{key} is an empty string, expected text or null")
     return value
 
 
@@ -284,6 +305,8 @@ def evidence_to_dict(evidence: Evidence) -> dict[str, Any]:
         "credential_report": report.text if report is not None else None,
         "account_summary": summary_to_json(summary) if summary is not None else None,
         "virtual_mfa_devices": devices_to_json(devices) if devices is not None else None,
+        "organization": context_to_dict(evidence.organization) if evidence.organization is not None else None,
+        "detection": detection_to_dict(evidence.detection) if evidence.detection is not None else None,
     }
 
 
@@ -304,7 +327,9 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
 
     summary = data.get("account_summary")
     devices = data.get("virtual_mfa_devices")
-    return _build_evidence(
+    organization = data.get("organization")
+    detection = data.get("detection")
+    evidence = _build_evidence(
         Account(
             account_id=record.account_id,
             source=record.source,
@@ -317,6 +342,9 @@ def evidence_from_dict(data: dict[str, Any]) -> Evidence:
         summary_from_json(summary) if summary is not None else None,
         devices_from_json(devices) if devices is not None else None,
     )
+    evidence.organization = _organization_from_json(organization) if organization is not None else None
+    evidence.detection = _detection_from_json(detection) if detection is not None else None
+    return evidence
 
 
 def _build_evidence(
@@ -332,6 +360,7 @@ def _build_evidence(
         report_generated_time=record.report_generated_time if record else None,
         account_summary=summary,
         account_summary_error=record.account_summary_error if record else None,
+        account_summary_time=record.account_summary_time if record else None,
         virtual_mfa_devices=devices,
         virtual_mfa_devices_error=record.virtual_mfa_devices_error if record else None,
         error=record.error if record else None,
@@ -381,6 +410,10 @@ def _write_account(evidence: Evidence, folder: Path) -> None:
         texts[SUMMARY_FILE] = _json_text(summary_to_json(evidence.account_summary))
     if evidence.virtual_mfa_devices is not None:
         texts[DEVICES_FILE] = _json_text(devices_to_json(evidence.virtual_mfa_devices))
+    if evidence.organization is not None:
+        texts[ORGANIZATION_FILE] = _json_text(context_to_dict(evidence.organization))
+    if evidence.detection is not None:
+        texts[DETECTION_FILE] = _json_text(detection_to_dict(evidence.detection))
 
     for name in (REPORT_FILE, *SIDECAR_FILES):
         path = folder / name
@@ -453,9 +486,9 @@ def _find_folders(top: Path) -> list[_Folder]:
 
     reports_by_folder: dict[Path, list[Path]] = {}
     for file in top.rglob("*"):
-        if file.is_file() and (file.name.endswith(".csv") or file.name in SIDECAR_FILES):
+        if file.is_file() and (_is_report_name(file) or file.name in SIDECAR_FILES):
             reports = reports_by_folder.setdefault(file.parent, [])
-            if file.name.endswith(".csv"):
+            if _is_report_name(file):
                 reports.append(file)
 
     folders = []
@@ -467,7 +500,12 @@ def _find_folders(top: Path) -> list[_Folder]:
 
 
 def _reports_in(folder: Path) -> list[Path]:
-    return [file for file in folder.iterdir() if file.is_file() and file.name.endswith(".csv")]
+    return [file for file in folder.iterdir() if file.is_file() and _is_report_name(file)]
+
+
+def _is_report_name(file: Path) -> bool:
+    # Windows tools and some exports write the extension in capitals (REPORT.CSV).
+    return file.suffix.lower() == ".csv"
 
 
 def _sidecars_in(folder: Path) -> list[Path]:
@@ -482,7 +520,7 @@ def _load_account(folder: _Folder, report_path: Path | None) -> tuple[Path, Evid
     problems: list[str] = []
     report = _read_report(report_path, problems) if report_path is not None else None
 
-    record = summary = devices = None
+    record = summary = devices = organization = detection = None
     if folder.sidecars and len(folder.all_reports) > 1:
         # A summary applied to the wrong account could turn its FAIL into a PASS.
         problems.append(
@@ -495,6 +533,8 @@ def _load_account(folder: _Folder, report_path: Path | None) -> tuple[Path, Evid
         record = _read_json(folder.path / COLLECTION_FILE, _collection_from_json, _COLLECTION_HELP, problems)
         summary = _read_json(folder.path / SUMMARY_FILE, summary_from_json, _SUMMARY_HELP, problems)
         devices = _read_json(folder.path / DEVICES_FILE, devices_from_json, _DEVICES_HELP, problems)
+        organization = _read_json(folder.path / ORGANIZATION_FILE, _organization_from_json, _SAVED_HELP, problems)
+        detection = _read_json(folder.path / DETECTION_FILE, _detection_from_json, _SAVED_HELP, problems)
 
     if report_path is None and not (record is not None and record.error):
         problems.append(
@@ -523,7 +563,24 @@ def _load_account(folder: _Folder, report_path: Path | None) -> tuple[Path, Evid
 
     if problems:
         return main_path, Evidence(account=account, error=" ".join(problems))
-    return main_path, _build_evidence(account, record, report, summary, devices)
+    evidence = _build_evidence(account, record, report, summary, devices)
+    evidence.organization = organization
+    evidence.detection = detection
+    return main_path, evidence
+
+
+def _organization_from_json(data: Any) -> OrganizationContext:
+    try:
+        return context_from_dict(data)
+    except ValueError as error:
+        raise EvidenceFormatError(str(error)) from None
+
+
+def _detection_from_json(data: Any) -> DetectionEvidence:
+    try:
+        return detection_from_dict(data)
+    except ValueError as error:
+        raise EvidenceFormatError(str(error)) from None
 
 
 def _read_bytes(path: Path, problems: list[str]) -> bytes | None:
@@ -597,7 +654,7 @@ def _foreign_account_problems(
     foreign_arns = []
     for device in devices or []:
         for arn in (device.serial_number, device.user_arn):
-            match = _IAM_ARN.match(arn) if arn is not None else None
+            match = _IAM_ARN.fullmatch(arn) if arn is not None else None
             if match is not None and match["account"] != account_id:
                 foreign_arns.append(arn)
     if foreign_arns:

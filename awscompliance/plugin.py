@@ -10,20 +10,21 @@ recorded verdicts.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
-from awscompliance import report
+from awscompliance import report as reporting
 from awscompliance.catalog import CONTROLS
 from awscompliance.credential_report import format_value
 from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 COMPLIANCE_TESTS = "tests_compliance"
 DEFAULT_HTML = "reports/compliance.html"
 DEFAULT_FINDINGS = "reports/findings.json"
+# 100 years: a longer window adds no history, and far longer ones overflow date arithmetic.
+MAX_ROOT_USAGE_DAYS = 36500
 
 # Keys under which a test report carries its account and verdict, so that the pytest-xdist
 # controller, which never runs the tests itself, can build the reports.
@@ -69,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="OrganizationAccountAccessRole",
         metavar="NAME",
         help="Role assumed in each member account with --org (default: OrganizationAccountAccessRole).",
+    )
+    group.addoption(
+        "--region",
+        metavar="REGION",
+        help="Home Region whose CloudTrail, GuardDuty and AWS Config setup is judged (default: the session's Region, else us-east-1).",
     )
     group.addoption("--external-id", metavar="ID", help="External id passed to AssumeRole with --org (default: none).")
     group.addoption("--accounts", metavar="IDS", help="Audit only these comma-separated account ids (default: all).")
@@ -117,6 +125,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
 
     settings = _audit_settings(config)
+    findings_path = Path(config.getoption("findings_json"))
+    if findings_path.is_dir():
+        raise pytest.UsageError(f"--findings-json {str(findings_path)!r} is a folder; give a file path.")
     if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
         config.option.htmlpath = DEFAULT_HTML
         config.option.self_contained_html = True
@@ -147,7 +158,12 @@ class ComplianceRun:
     findings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Node id -> (account label, control id) for every compliance test that reported.
     reported: dict[str, tuple[str, str]] = field(default_factory=dict)
-    summary_rows: list[report.SummaryRow] = field(default_factory=list)
+    # Node id -> (account label, control id) of every compliance test selected to run; the
+    # pair is None for tests collected on pytest-xdist workers, which send only node ids.
+    selected: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # Node ids selected to run that ended without a verdict and could not be tied to a control.
+    not_run: list[str] = field(default_factory=list)
+    summary_rows: list[reporting.SummaryRow] = field(default_factory=list)
     handoff_dir: Path | None = None
 
     # --- before collection -------------------------------------------------------------
@@ -192,6 +208,18 @@ class ComplianceRun:
         labels = list(self.evidence)
         metafunc.parametrize("evidence", labels, ids=labels, indirect=True)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            label = _parameter_label(item)
+            marker = item.get_closest_marker("control")
+            if label is not None and marker is not None and marker.args:
+                self.selected[item.nodeid] = (label, marker.args[0])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        for node_id in ids:
+            self.selected.setdefault(node_id, None)
+
     # --- during the tests --------------------------------------------------------------
 
     def evaluate(self, item: pytest.Item, evidence: Evidence) -> Verdict:
@@ -228,7 +256,7 @@ class ComplianceRun:
         # An error or skip ends the test in setup; a pass or fail is decided in the call.
         deciding_phase = "setup" if verdict.status in (Status.ERROR, Status.SKIP) else "call"
         if test_report.when == deciding_phase:
-            test_report.user_properties.append((FINDING_PROPERTY, report.finding_record(evidence, verdict)))
+            test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(evidence, verdict)))
             item.stash[_FINDING_SENT_KEY] = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -247,14 +275,19 @@ class ComplianceRun:
         if self.handoff_dir is not None:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
-        findings = list(self.findings.values()) + self._findings_for_unjudged_tests()
-        self.summary_rows = report.fleet_summary(findings)
-        report.write_findings_json(
+        unjudged = self._findings_for_unjudged_tests()
+        findings = list(self.findings.values()) + unjudged
+        self.summary_rows = reporting.fleet_summary(findings)
+        if self.config.option.collectonly:
+            return  # no test ran, so there is nothing to record, and an older file stays as it was
+        reporting.write_findings_json(
             Path(self.config.getoption("findings_json")),
             self.settings,
             datetime.now(timezone.utc).replace(microsecond=0),
             list(self.evidence.values()),
             findings,
+            complete=not unjudged and not self.not_run,
+            not_run=self.not_run,
         )
 
     @pytest.hookimpl(optionalhook=True)
@@ -263,17 +296,21 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        prefix.append(report.summary_html(self.summary_rows, len(self.evidence)))
+        prefix.append(reporting.summary_html(self.summary_rows, len(self.evidence)))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         cells.insert(2, "<th>Account</th>")
         cells.insert(3, "<th>Control</th>")
-        cells.insert(4, "<th>Report generated</th>")
+        cells.insert(4, "<th>Org role</th>")
+        cells.insert(5, "<th>Report generated</th>")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        import html
+        # pytest-html writes the test id into its cell unescaped, and account names from an
+        # organization or a folder name could carry markup, so the cell is rebuilt escaped.
+        test_id = report.nodeid if getattr(report, "when", "call") == "call" else f"{report.nodeid}::{report.when}"
+        cells[1] = f'<td class="col-testId">{html.escape(test_id)}</td>'
 
         properties = dict(getattr(report, "user_properties", []))
         label = properties.get(ACCOUNT_PROPERTY, "")
@@ -281,13 +318,14 @@ class ComplianceRun:
         generated = evidence.report_generated_time if evidence else None
         cells.insert(2, f"<td>{html.escape(label)}</td>")
         cells.insert(3, f"<td>{html.escape(properties.get(CONTROL_PROPERTY, ''))}</td>")
-        cells.insert(4, f"<td>{html.escape(format_value(generated) if generated else '')}</td>")
+        cells.insert(4, f"<td>{html.escape(reporting.organization_role(evidence) if evidence else '')}</td>")
+        cells.insert(5, f"<td>{html.escape(format_value(generated) if generated else '')}</td>")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if hasattr(self.config, "workerinput"):
             return
         terminalreporter.write_sep("=", "AWS compliance summary")
-        for line in report.summary_lines(self.summary_rows, len(self.evidence)):
+        for line in reporting.summary_lines(self.summary_rows, len(self.evidence)):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
 
@@ -301,11 +339,26 @@ class ComplianceRun:
             self.evidence[label] = item
 
     def _findings_for_unjudged_tests(self) -> list[dict[str, Any]]:
-        """Give an error finding to each compliance test that ended without a recorded verdict."""
+        """Give an error finding to each selected compliance test that ended without a verdict.
+
+        That happens when a session stops early (`-x`, Ctrl-C) or a test fails outside its
+        control. Under pytest-xdist a test that never reported is tied to its control through
+        another test of the same function; one that cannot be tied is listed in `not_run`.
+        """
+        controls_by_function = {_function_of(node_id): control for node_id, (_, control) in self.reported.items()}
         findings = []
-        for node_id, (label, control_id) in self.reported.items():
+        for node_id in sorted(set(self.selected) | set(self.reported)):
             if node_id in self.findings:
                 continue
+            pair = self.reported.get(node_id) or self.selected.get(node_id)
+            if pair is None:
+                control_id = controls_by_function.get(_function_of(node_id))
+                label = _label_of(node_id)
+                if control_id is None or label not in self.evidence:
+                    self.not_run.append(node_id)
+                    continue
+                pair = (label, control_id)
+            label, control_id = pair
             evidence = self.evidence.get(label)
             findings.append(
                 {
@@ -313,7 +366,10 @@ class ComplianceRun:
                     "source": evidence.account.source if evidence else label,
                     "control": control_id,
                     "status": Status.ERROR.value,
-                    "message": f"No verdict was recorded: {node_id} ended before its control ran; see the pytest report.",
+                    "message": (
+                        f"No verdict was recorded: {node_id} did not run to a verdict (the session stopped "
+                        "early, or the test failed outside its control); see the pytest report."
+                    ),
                     "evidence": {},
                 }
             )
@@ -336,9 +392,10 @@ class ComplianceRun:
         if metadata is None:
             return
         generated = sorted(item.report_generated_time for item in self.evidence.values() if item.report_generated_time)
+        # pytest-html renders environment values as HTML, so every value is escaped here.
         metadata["Evaluation time"] = format_value(self.settings.as_of)
         metadata["Root usage window (days)"] = str(self.settings.root_usage_days)
-        metadata["Sources"] = _summarize_sources(item.account.source for item in self.evidence.values())
+        metadata["Sources"] = html.escape(_summarize_sources(item.account.source for item in self.evidence.values()))
         if generated:
             metadata["Credential reports generated"] = f"{format_value(generated[0])} to {format_value(generated[-1])}"
 
@@ -362,6 +419,14 @@ def _label(evidence: Evidence) -> str:
     return f"{account_id}-{name}" if name and name != account_id else str(account_id)
 
 
+def _function_of(node_id: str) -> str:
+    return node_id.split("[", 1)[0]
+
+
+def _label_of(node_id: str) -> str:
+    return node_id.split("[", 1)[1][:-1] if "[" in node_id else ""
+
+
 def _parameter_label(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
@@ -383,8 +448,8 @@ def _runs_compliance_tests(config: pytest.Config) -> bool:
 
 def _audit_settings(config: pytest.Config) -> AuditSettings:
     days = config.getoption("root_usage_days")
-    if days < 0:
-        raise pytest.UsageError(f"--root-usage-days must be 0 or more, got {days}.")
+    if not 0 <= days <= MAX_ROOT_USAGE_DAYS:
+        raise pytest.UsageError(f"--root-usage-days must be from 0 to {MAX_ROOT_USAGE_DAYS}, got {days}.")
 
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and AS_OF_INPUT in workerinput:
@@ -400,5 +465,11 @@ def _audit_settings(config: pytest.Config) -> AuditSettings:
         raise pytest.UsageError(f"--as-of {raw!r} is not an ISO 8601 timestamp; use e.g. 2026-06-01T00:00:00Z.") from None
     if as_of.tzinfo is None:
         raise pytest.UsageError(f"--as-of {raw!r} has no UTC offset; add Z or +00:00, e.g. 2026-06-01T00:00:00Z.")
-    return AuditSettings(as_of.astimezone(timezone.utc), days)
+    try:
+        utc = as_of.astimezone(timezone.utc)
+        # The window's start must be a representable date too.
+        _ = utc - timedelta(days=days)
+    except OverflowError:
+        raise pytest.UsageError(f"--as-of {raw!r} minus {days} days is outside the years 1 to 9999.") from None
+    return AuditSettings(utc, days)
 

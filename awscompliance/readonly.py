@@ -44,6 +44,15 @@ ALLOWED_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
         ("organizations", "DescribeOrganizationalUnit"),
         ("organizations", "ListPoliciesForTarget"),
         ("organizations", "DescribePolicy"),
+        ("cloudtrail", "DescribeTrails"),
+        ("cloudtrail", "GetTrailStatus"),
+        ("cloudtrail", "GetEventSelectors"),
+        ("logs", "DescribeMetricFilters"),
+        ("cloudwatch", "DescribeAlarms"),
+        ("sns", "ListSubscriptionsByTopic"),
+        ("guardduty", "ListDetectors"),
+        ("guardduty", "GetDetector"),
+        ("config", "DescribeConfigRules"),
     }
 )
 

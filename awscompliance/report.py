@@ -26,10 +26,17 @@ def account_record(evidence: Evidence) -> dict[str, Any]:
         "name": evidence.account.name,
         "source": evidence.account.source,
         "partition": evidence.partition,
-        "organization_role": evidence.account.organization_role,
+        "organization_role": organization_role(evidence),
         "ou_path": list(evidence.account.ou_path),
         "report_generated_time": format_value(generated) if generated else None,
     }
+
+
+def organization_role(evidence: Evidence) -> str:
+    """Return "management", "member" or "standalone" (not in an organization, or read without access to it)."""
+    if evidence.organization is not None:
+        return evidence.organization.role
+    return evidence.account.organization_role or "standalone"
 
 
 def finding_record(evidence: Evidence, verdict: Verdict) -> dict[str, Any]:
@@ -101,13 +108,22 @@ def write_findings_json(
     generated_at: datetime,
     evidence: Sequence[Evidence],
     findings: Sequence[dict[str, Any]],
+    complete: bool = True,
+    not_run: Sequence[str] = (),
 ) -> None:
-    """Write findings.json, sorted by account and catalog order so that runs compare cleanly."""
+    """Write findings.json, sorted by account and catalog order so that runs compare cleanly.
+
+    `complete` is false when some selected test ended without a verdict: those have error
+    findings, or, when not even their control is known, are listed in `not_run`. A reader can
+    so tell a partial run from a clean one.
+    """
     order = {control_id: index for index, control_id in enumerate(CONTROLS)}
     document = {
         "as_of": format_value(settings.as_of),
         "root_usage_days": settings.root_usage_days,
         "generated_at": format_value(generated_at),
+        "complete": complete,
+        "not_run": list(not_run),
         "accounts": [account_record(item) for item in evidence],
         "findings": sorted(
             findings,

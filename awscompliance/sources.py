@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from awscompliance.accounts import AccountTarget
-from awscompliance.evidence import Evidence
+from awscompliance.evidence import Account, Evidence
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,52 @@ class AccountFilter:
         return self.ou is None or self.ou in ou_path
 
 
+@dataclass(frozen=True)
+class SourceOptions:
+    """The evidence-source options of one run, validated."""
+
+    demo: bool
+    # --credential-reports PATH, or None.
+    reports: str | None
+    org: bool
+    profiles: tuple[str, ...]
+    account_filter: AccountFilter
+    workers: int
+    report_timeout: float
+    # --region: the home Region for detection controls, or None for the session's.
+    region: str | None
+    role_name: str
+    external_id: str | None
+
+
+def read_options(config: pytest.Config) -> SourceOptions:
+    """Validate the source options; raise pytest.UsageError naming the first invalid one."""
+    options = SourceOptions(
+        demo=config.getoption("demo"),
+        reports=config.getoption("credential_reports"),
+        org=config.getoption("org"),
+        profiles=tuple(_split(config.getoption("profiles"))),
+        account_filter=_account_filter(config),
+        workers=config.getoption("workers"),
+        report_timeout=config.getoption("report_timeout"),
+        region=config.getoption("region"),
+        role_name=config.getoption("role_name"),
+        external_id=config.getoption("external_id"),
+    )
+    exclusive = [name for name, value in (("--demo", options.demo), ("--credential-reports", options.reports)) if value]
+    others = [name for name, value in (("--org", options.org), ("--profiles", options.profiles)) if value]
+    if len(exclusive) > 1 or (exclusive and others):
+        raise pytest.UsageError(f"Choose one evidence source; got {' and '.join(exclusive + others)}.")
+    if options.account_filter.ou and not (options.org or options.demo):
+        raise pytest.UsageError("--ou needs --org (or --demo): only organization discovery knows OU paths.")
+    if options.workers < 1:
+        raise pytest.UsageError(f"--workers must be 1 or more, got {options.workers}.")
+    if not math.isfinite(options.report_timeout) or options.report_timeout <= 0:
+        raise pytest.UsageError(f"--report-timeout must be a number of seconds above 0, got {options.report_timeout:g}.")
+    _check_save_path(config, options.reports)
+    return options
+
+
 def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> list[Evidence]:
     """Collect evidence from the sources the options select: demo, offline files, or live AWS.
 
@@ -65,61 +113,127 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
     default credential chain. Raises pytest.UsageError for a problem with the options themselves
     (conflicting sources, a missing path, no credentials), which stops the run with one message.
     """
-    demo = config.getoption("demo")
-    reports = config.getoption("credential_reports")
-    org = config.getoption("org")
-    profiles = _split(config.getoption("profiles"))
-    account_filter = _account_filter(config)
-    exclusive = [name for name, value in (("--demo", demo), ("--credential-reports", reports)) if value]
-    others = [name for name, value in (("--org", org), ("--profiles", profiles)) if value]
-    if len(exclusive) > 1 or (exclusive and others):
-        raise pytest.UsageError(f"Choose one evidence source; got {' and '.join(exclusive + others)}.")
-    if account_filter.ou and not (org or demo):
-        raise pytest.UsageError("--ou needs --org (or --demo): only organization discovery knows OU paths.")
-    workers = config.getoption("workers")
-    if workers < 1:
-        raise pytest.UsageError(f"--workers must be 1 or more, got {workers}.")
-    report_timeout = config.getoption("report_timeout")
-    if report_timeout <= 0:
-        raise pytest.UsageError(f"--report-timeout must be more than 0 seconds, got {report_timeout:g}.")
+    options = read_options(config)
+    evidence = _gather(options, progress)
+    evidence = _link_management_detection(_deduplicate(evidence))
+    evidence += _requested_but_missing(options.account_filter, evidence)
+    if not evidence:
+        raise pytest.UsageError(
+            "No account is left to audit: the account filters (--accounts, --exclude-accounts, --ou) exclude every account."
+        )
+    return evidence
 
-    if reports:
-        return _filtered(_offline(Path(reports)), account_filter)
+
+def _gather(options: SourceOptions, progress: Progress | None) -> list[Evidence]:
+    account_filter = options.account_filter
+    if options.reports:
+        return _filtered(_offline(Path(options.reports)), account_filter)
 
     from awscompliance import collect
 
-    settings = collect.CollectSettings(report_timeout=config.getoption("report_timeout"))
+    settings = collect.CollectSettings(report_timeout=options.report_timeout, home_region=options.region)
     timed = _timed(progress)
-    if demo:
+    if options.demo:
         from awscompliance.demo import start_demo
 
         with start_demo() as targets:
             targets = _filtered_targets(targets, account_filter)
-            return _filtered(collect.collect_all(targets, settings, workers=workers, progress=timed), account_filter)
+            collected = collect.collect_all(targets, settings, workers=options.workers, progress=timed)
+        return _filtered(collected, account_filter)
 
-    targets = _live_targets(config, org, profiles)
-    targets = _filtered_targets(targets, account_filter)
-    return _filtered(collect.collect_all(targets, settings, workers=workers, progress=timed), account_filter)
+    targets = _filtered_targets(_live_targets(options), account_filter)
+    collected = collect.collect_all(targets, settings, workers=options.workers, progress=timed)
+    return _filtered(collected, account_filter)
 
 
-def _live_targets(config: pytest.Config, org: bool, profiles: list[str]) -> list[AccountTarget]:
+def _deduplicate(evidence: list[Evidence]) -> list[Evidence]:
+    """Keep one evidence per account id, so that two profiles of one account give one result.
+
+    The first evidence without an error wins, else the first. Offline files with the same id are
+    merged into an error earlier, because two exports of one account may disagree.
+    """
+    chosen: dict[str, Evidence] = {}
+    unknown = []
+    for item in evidence:
+        account_id = item.account_id
+        if account_id is None:
+            unknown.append(item)
+            continue
+        kept = chosen.get(account_id)
+        if kept is None or (kept.error is not None and item.error is None):
+            chosen[account_id] = item
+        if kept is not None:
+            logger.info("account %s was reached through %s and %s; it is audited once", account_id, kept.account.source, item.account.source)
+    return list(chosen.values()) + unknown
+
+
+def _link_management_detection(evidence: list[Evidence]) -> list[Evidence]:
+    """Give each member the management account's detection evidence, where organization trails live."""
+    management = [
+        item for item in evidence if item.organization is not None and item.organization.role == "management"
+    ]
+    if len(management) != 1 or management[0].detection is None:
+        return evidence
+    for item in evidence:
+        context = item.organization
+        if context is not None and context.role == "member":
+            item.organization = dataclasses.replace(context, management_detection=management[0].detection)
+    return evidence
+
+
+def _requested_but_missing(account_filter: AccountFilter, evidence: list[Evidence]) -> list[Evidence]:
+    """Give an error to each account named with --accounts that no source found, rather than drop it."""
+    if account_filter.include is None:
+        return []
+    found = {item.account_id for item in evidence}
+    return [
+        Evidence(
+            account=Account(account_id=account_id, source="--accounts"),
+            error=(
+                f"Account {account_id} was requested with --accounts but no source found it. Check the id, "
+                "and that the account is ACTIVE in the organization or has a report in the offline folder."
+            ),
+        )
+        for account_id in sorted(account_filter.include - found)
+        if account_id not in account_filter.exclude
+    ]
+
+
+def _check_save_path(config: pytest.Config, reports: str | None) -> None:
+    save = config.getoption("save_evidence")
+    if not save:
+        return
+    target = Path(save).resolve()
+    if target.exists() and not target.is_dir():
+        raise pytest.UsageError(f"--save-evidence {save!r} is a file; give a folder.")
+    if reports:
+        source = Path(reports).resolve()
+        if target == source or source in target.parents or target in source.parents:
+            raise pytest.UsageError(
+                f"--save-evidence {save!r} overlaps --credential-reports {reports!r}; saving there would "
+                "overwrite the files being read. Choose another folder."
+            )
+
+
+def _live_targets(options: SourceOptions) -> list[AccountTarget]:
     from awscompliance import accounts
 
-    for profile in profiles or [None]:
-        if not accounts.has_credentials(profile):
-            raise pytest.UsageError(no_credentials_message(profile))
     try:
-        profile_targets = accounts.profile_targets(profiles) if profiles else []
+        # Unknown profile names are reported before credentials are looked for.
+        profile_targets = accounts.profile_targets(options.profiles) if options.profiles else []
     except accounts.AccountSourceError as error:
         raise pytest.UsageError(str(error)) from None
-    if not org:
+    for profile in options.profiles or (None,):
+        if not accounts.has_credentials(profile):
+            raise pytest.UsageError(no_credentials_message(profile))
+    if not options.org:
         return profile_targets or [accounts.default_target()]
 
     from awscompliance.organization import DiscoveryError, RoleOptions, discover_organization
 
-    options = RoleOptions(role_name=config.getoption("role_name"), external_id=config.getoption("external_id"))
+    role_options = RoleOptions(role_name=options.role_name, external_id=options.external_id)
     try:
-        org_targets = discover_organization(accounts.default_target().session_factory, options)
+        org_targets = discover_organization(accounts.default_target().session_factory, role_options)
     except DiscoveryError as error:
         raise pytest.UsageError(str(error)) from None
     return _merge(org_targets, profile_targets)

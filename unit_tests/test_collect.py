@@ -59,6 +59,8 @@ class FakeTime:
 
 
 def fake_settings(fake_time: FakeTime, jitter: float = 0.5, **kwargs: Any) -> CollectSettings:
+    # Detection evidence has tests of its own; the stubbed sessions here serve only STS and IAM.
+    kwargs.setdefault("detection", False)
     return CollectSettings(sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: jitter, **kwargs)
 
 
@@ -144,8 +146,15 @@ def fake_time() -> FakeTime:
 # Collection against moto.
 
 
-def enable_virtual_device(iam: Any, user: str, device: str) -> str:
+def create_user(iam: Any, user: str) -> None:
+    # moto writes not_supported in password_last_used for a user without a password, where AWS
+    # writes N/A, and the parser rejects that; a user with a password has AWS's shape.
     iam.create_user(UserName=user)
+    iam.create_login_profile(UserName=user, Password="not-a-secret-1A!")
+
+
+def enable_virtual_device(iam: Any, user: str, device: str) -> str:
+    create_user(iam, user)
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=device)["VirtualMFADevice"]["SerialNumber"]
     iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
     return serial
@@ -172,7 +181,7 @@ def test_collect_account_moto(fake_time):
 
 @mock_aws
 def test_collect_account_moto_waits_for_started_report(fake_time):
-    boto3.client("iam").create_user(UserName="alice")
+    create_user(boto3.client("iam"), "alice")
 
     evidence = collect_account(default_target(), fake_settings(fake_time))
 
@@ -185,7 +194,7 @@ def test_collect_account_moto_waits_for_started_report(fake_time):
 @mock_aws
 def test_collect_account_moto_alias_as_name(fake_time):
     iam = boto3.client("iam")
-    iam.create_user(UserName="alice")
+    create_user(iam, "alice")
     iam.create_account_alias(AccountAlias="payments-prod")
 
     evidence = collect_account(default_target(), fake_settings(fake_time))

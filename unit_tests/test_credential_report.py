@@ -32,13 +32,59 @@ def test_parse_types_root_row():
         ("n/a", Special.NOT_APPLICABLE),
         ("no_information", Special.NO_INFORMATION),
         ("NO_INFORMATION", Special.NO_INFORMATION),
-        ("not_supported", Special.NOT_SUPPORTED),
     ],
 )
 def test_special_values_not_dates(raw, expected):
     report = parse_report(report_csv(root_row(password_last_used=raw)))
 
     assert report.root.password_last_used is expected
+
+
+@pytest.mark.parametrize(
+    ("column", "raw"),
+    [
+        ("password_last_used", "not_supported"),
+        ("access_key_1_active", "not_supported"),
+        ("access_key_1_active", "N/A"),
+        ("access_key_1_last_rotated", "not_supported"),
+        ("access_key_1_last_rotated", "no_information"),
+        ("access_key_2_last_used_date", "no_information"),
+        ("mfa_active", "not_supported"),
+        ("cert_1_last_rotated", "not_supported"),
+        ("password_enabled", "N/A"),
+    ],
+)
+def test_special_value_outside_its_column_rejected(column, raw):
+    with pytest.raises(CredentialReportError, match=f"column {column} has '{raw}'"):
+        parse_report(report_csv(root_row(**{column: raw})))
+
+
+def test_key_with_last_used_date_exists():
+    row = root_row(access_key_1_active="false", access_key_1_last_used_date="2026-05-31T00:00:00+00:00")
+    report = parse_report(report_csv(row))
+
+    assert report.root.access_keys[0].exists is True
+
+
+def test_mixed_partitions_rejected():
+    gov_user = dict(user_row("ops"), arn="arn:aws-us-gov:iam::123456789012:user/ops")
+
+    with pytest.raises(CredentialReportError, match="several partitions"):
+        parse_report(report_csv(gov_user, root_row()))
+
+
+def test_utf16_report_accepted():
+    text = report_csv(root_row())
+    report = parse_report(text.encode("utf-16"))
+
+    assert report.root is not None
+    assert report.account_id == ACCOUNT_ID
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01T00:00:00+05:30", "9999-12-31T23:59:59-05:00"])
+def test_timestamp_out_of_range_rejected(raw):
+    with pytest.raises(CredentialReportError, match="password_last_used"):
+        parse_report(report_csv(root_row(password_last_used=raw)))
 
 
 @pytest.mark.parametrize("raw", ["TRUE", "True", "true"])

@@ -23,8 +23,6 @@ from awscompliance.offline import (
 )
 
 CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "root"
-if not CASES.is_dir():
-    CASES = Path("/work/shared/cases/root")
 EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
 ACCOUNT_BY_CASE = {entry["case"]: account_id for account_id, entry in EXPECTED["accounts"].items()}
 
@@ -194,7 +192,7 @@ BAD_REPORTS = [
     ),
     pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary", id="binary"),
     pytest.param(b"dXNlcixhcm4", "does not decode", id="bad-base64"),
-    pytest.param(b"\xff\xfeu\x00s\x00e\x00r\x00", "binary", id="utf16"),
+    pytest.param(b"u\x00s\x00e\x00r\x00,\x00", "binary", id="utf16-without-bom"),
     pytest.param(
         (",".join(REQUIRED_COLUMNS) + "\n" + report_row("12345")).encode(),
         "is not an IAM ARN",
@@ -774,3 +772,49 @@ def test_evidence_dict_rejects_bad_data(change: dict, problem: str):
 def test_format_utc_rejects_naive():
     with pytest.raises(EvidenceFormatError, match="no time zone"):
         format_utc(datetime(2026, 1, 1))
+
+
+# --- Inputs that must not read as absent evidence ---------------------------------------------
+
+
+def device_file(user: dict) -> str:
+    device = {"SerialNumber": f"arn:aws:iam::{GOOD_ID}:mfa/phone", **user}
+    return json.dumps({"VirtualMFADevices": [device], "IsTruncated": False})
+
+
+@pytest.mark.parametrize(
+    ("user", "problem"),
+    [
+        ({"User": {"Arn": f"arn:aws:iam::{GOOD_ID}:root "}}, "expected an IAM ARN"),
+        ({"User": {"Arn": f"arn:aws:iam::{GOOD_ID}:root\n"}}, "expected an IAM ARN"),
+        ({"user": {"Arn": f"arn:aws:iam::{GOOD_ID}:root"}}, "unknown key(s) user"),
+    ],
+    ids=["trailing-space", "trailing-newline", "lowercase-user"],
+)
+def test_device_file_that_could_hide_root_rejected(tmp_path, user, problem):
+    folder = tmp_path / "account"
+    write(folder / "credential_report.csv", report_text(GOOD_ID))
+    write(folder / "virtual_mfa_devices.json", device_file(user))
+
+    [evidence] = load_evidence(tmp_path)
+
+    assert evidence.error is not None
+    assert problem in evidence.error
+
+
+def test_upper_case_extension_loaded(tmp_path):
+    write(tmp_path / "a" / "REPORT.CSV", report_text(GOOD_ID))
+    write(tmp_path / "b" / "credential_report.csv", report_text(BAD_ID))
+
+    loaded = load_evidence(tmp_path)
+
+    assert sorted(item.account_id for item in loaded) == [GOOD_ID, BAD_ID]
+
+
+def test_empty_error_in_collection_file_rejected(tmp_path):
+    folder = tmp_path / "account"
+    write(folder / "collection.json", json.dumps({"account_id": GOOD_ID, "source": "demo", "error": ""}))
+
+    [evidence] = load_evidence(tmp_path)
+
+    assert "error is an empty string" in evidence.error

@@ -403,7 +403,7 @@ def test_org_option_end_to_end(organization, pytester, tmp_path):
     assert len(audited) == MEMBER_COUNT
     assert excluded not in audited
     assert organization.management_id in audited
-    assert len(document["findings"]) == MEMBER_COUNT * 4
+    assert len(document["findings"]) == MEMBER_COUNT * len(CONTROLS)
     roles = {account["account_id"]: account["organization_role"] for account in document["accounts"]}
     assert roles[organization.management_id] == "management"
 

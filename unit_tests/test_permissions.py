@@ -10,12 +10,15 @@ from moto import mock_aws
 
 from awscompliance.accounts import AccountTarget, default_target
 from awscompliance.collect import collect_account
+from awscompliance.demo import moto_root
 from awscompliance.organization import MEMBER, discover_organization
 from awscompliance.readonly import ALLOWED_OPERATIONS
+from unit_tests.test_detection import build_chain
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 # GetCallerIdentity works without any permission, so a policy need not grant it.
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
 
 
 def readme_policies():
@@ -35,6 +38,24 @@ def _actions(policy):
     return actions
 
 
+def create_detection_setup():
+    # Every detection call is made only when there is something to read: a trail with its
+    # chain, a GuardDuty detector and a Config rule.
+    build_chain()
+    boto3.client("guardduty").create_detector(Enable=True)
+    boto3.client("config").put_config_rule(
+        ConfigRule={"ConfigRuleName": "root-mfa", "Source": {"Owner": "AWS", "SourceIdentifier": "ROOT_ACCOUNT_MFA_ENABLED"}}
+    )
+
+
+def create_user_with_password(name):
+    # moto writes not_supported in password_last_used for a user without a password, where AWS
+    # writes N/A, and the parser rejects it; a user with a password has AWS's shape.
+    iam = boto3.client("iam")
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password="not-a-secret-1A!")
+
+
 class CallRecorder:
     """Records `service:Operation` for every call made through the sessions it wraps."""
 
@@ -50,7 +71,9 @@ class CallRecorder:
         return recorded
 
     def _remember(self, model, **kwargs):
-        self.calls.add(f"{model.service_model.signing_name}:{model.name}")
+        # IAM action prefixes equal the signing name, except CloudWatch's ("monitoring").
+        prefix = IAM_PREFIXES.get(model.service_model.signing_name, model.service_model.signing_name)
+        self.calls.add(f"{prefix}:{model.name}")
 
 
 @pytest.mark.usefixtures("aws_credentials")
@@ -58,7 +81,8 @@ def test_member_policy_matches_calls_made():
     recorder = CallRecorder()
     target = default_target()
     with mock_aws():
-        boto3.client("iam").create_user(UserName="alice")
+        create_user_with_password("alice")
+        create_detection_setup()
         evidence = collect_account(AccountTarget(target.account, recorder.wrap(target.session_factory)))
 
     member_policy, _ = readme_policies()
@@ -69,11 +93,15 @@ def test_member_policy_matches_calls_made():
 @pytest.mark.usefixtures("aws_credentials")
 def test_management_policy_matches_calls_made():
     recorder = CallRecorder()
-    with mock_aws():
+    # moto 5.2.1 lacks ListOrganizationsFeatures; the demo's adaptation of moto provides it.
+    with mock_aws(), moto_root.root_user_adaptation():
         organizations = boto3.client("organizations")
         organizations.create_organization(FeatureSet="ALL")
+        root_id = organizations.list_roots()["Roots"][0]["Id"]
+        organizations.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
         organizations.create_account(AccountName="member", Email="member@example.com")
-        boto3.client("iam").create_user(UserName="alice")
+        create_user_with_password("alice")
+        create_detection_setup()
 
         targets = discover_organization(recorder.wrap(default_target().session_factory))
         management = next(target for target in targets if target.account.organization_role != MEMBER)

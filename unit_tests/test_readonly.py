@@ -138,7 +138,7 @@ def test_guard_runs_before_stubber():
 def organization() -> Iterator[dict[str, str]]:
     """Mock AWS and set up, without the guard, what the allowed reads need: an organization and a report."""
     with mock_aws():
-        yield _create_organization()
+        yield _create_organization() | _create_detection_resources()
 
 
 def _create_organization() -> dict[str, str]:
@@ -148,6 +148,15 @@ def _create_organization() -> dict[str, str]:
     unit_id = organizations.create_organizational_unit(ParentId=root_id, Name="security")["OrganizationalUnit"]["Id"]
     boto3.client("iam").generate_credential_report()
     return {"account_id": organization["MasterAccountId"], "root_id": root_id, "unit_id": unit_id}
+
+
+def _create_detection_resources() -> dict[str, str]:
+    """Create what the detection reads need: a trail, a GuardDuty detector and an SNS topic."""
+    boto3.client("s3").create_bucket(Bucket="readonly-trail-logs")
+    trail = boto3.client("cloudtrail").create_trail(Name="readonly-trail", S3BucketName="readonly-trail-logs")
+    detector_id = boto3.client("guardduty").create_detector(Enable=True)["DetectorId"]
+    topic_arn = boto3.client("sns").create_topic(Name="readonly-alerts")["TopicArn"]
+    return {"trail_arn": trail["TrailARN"], "detector_id": detector_id, "topic_arn": topic_arn}
 
 
 def _read_requests(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -170,6 +179,15 @@ def _read_requests(ids: dict[str, str]) -> dict[tuple[str, str], dict[str, Any]]
         ("organizations", "DescribeOrganizationalUnit"): {"OrganizationalUnitId": ids["unit_id"]},
         ("organizations", "ListPoliciesForTarget"): {"TargetId": ids["root_id"], "Filter": "SERVICE_CONTROL_POLICY"},
         ("organizations", "DescribePolicy"): {"PolicyId": "p-FullAWSAccess"},
+        ("cloudtrail", "DescribeTrails"): {"includeShadowTrails": True},
+        ("cloudtrail", "GetTrailStatus"): {"Name": ids["trail_arn"]},
+        ("cloudtrail", "GetEventSelectors"): {"TrailName": ids["trail_arn"]},
+        ("logs", "DescribeMetricFilters"): {},
+        ("cloudwatch", "DescribeAlarms"): {"AlarmTypes": ["MetricAlarm"]},
+        ("sns", "ListSubscriptionsByTopic"): {"TopicArn": ids["topic_arn"]},
+        ("guardduty", "ListDetectors"): {},
+        ("guardduty", "GetDetector"): {"DetectorId": ids["detector_id"]},
+        ("config", "DescribeConfigRules"): {},
     }
 
 

@@ -15,13 +15,19 @@ ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
 ALL_CONTROLS = [root.root_usage, root.root_access_key, root.root_mfa, root.root_hardware_mfa]
 
 
-def make_evidence(*rows, summary=None, devices=None, generated=None, error=None):
+# A live run reads the account summary just after the report.
+LIVE_REPORT_TIME = AS_OF - timedelta(hours=1)
+LIVE_SUMMARY_TIME = AS_OF - timedelta(minutes=59)
+
+
+def make_evidence(*rows, summary=None, devices=None, generated=None, summary_time=None, error=None):
     report = parse_report(report_csv(*rows)) if rows else None
     return Evidence(
         account=Account(ACCOUNT_ID, "test"),
         credential_report=report,
         report_generated_time=generated,
         account_summary=summary,
+        account_summary_time=summary_time,
         virtual_mfa_devices=devices,
         error=error,
     )
@@ -129,7 +135,9 @@ def test_access_key_none_passes():
 
 def test_access_key_summary_newer_than_report_fails():
     generated = datetime(2026, 5, 31, 20, tzinfo=timezone.utc)
-    evidence = make_evidence(root_row(), summary=summary(AccountAccessKeysPresent=1), generated=generated)
+    evidence = make_evidence(
+        root_row(), summary=summary(AccountAccessKeysPresent=1), generated=generated, summary_time=generated + timedelta(minutes=1)
+    )
     verdict = root.root_access_key(evidence, SETTINGS)
 
     assert verdict.status is Status.FAIL
@@ -139,10 +147,30 @@ def test_access_key_summary_newer_than_report_fails():
 
 def test_access_key_summary_says_deleted_passes():
     row = root_row(access_key_1_active="true", access_key_1_last_rotated="2020-07-01T00:00:00+00:00")
-    verdict = root.root_access_key(make_evidence(row, summary=summary(AccountAccessKeysPresent=0)), SETTINGS)
+    evidence = make_evidence(
+        row, summary=summary(AccountAccessKeysPresent=0), generated=LIVE_REPORT_TIME, summary_time=LIVE_SUMMARY_TIME
+    )
+    verdict = root.root_access_key(evidence, SETTINGS)
 
     assert verdict.status is Status.PASS
     assert "deleted since" in verdict.message
+
+
+def test_access_key_disagreement_of_unknown_age_fails():
+    row = root_row(access_key_1_active="true", access_key_1_last_rotated="2020-07-01T00:00:00+00:00")
+    verdict = root.root_access_key(make_evidence(row, summary=summary(AccountAccessKeysPresent=0)), SETTINGS)
+
+    assert verdict.status is Status.FAIL
+    assert "nothing shows which is newer" in verdict.message
+
+
+def test_access_key_summary_older_than_report_not_trusted():
+    row = root_row(access_key_1_active="true", access_key_1_last_rotated="2020-07-01T00:00:00+00:00")
+    evidence = make_evidence(
+        row, summary=summary(AccountAccessKeysPresent=0), generated=LIVE_SUMMARY_TIME, summary_time=LIVE_REPORT_TIME
+    )
+
+    assert root.root_access_key(evidence, SETTINGS).status is Status.FAIL
 
 
 def test_access_key_user_keys_ignored():
@@ -209,7 +237,9 @@ def test_mfa_summary_password_absent_passes():
 
 
 def test_mfa_summary_overrides_report_and_says_so():
-    evidence = make_evidence(root_row(mfa_active="true"), summary=summary(AccountMFAEnabled=0))
+    evidence = make_evidence(
+        root_row(mfa_active="true"), summary=summary(AccountMFAEnabled=0), generated=LIVE_REPORT_TIME, summary_time=LIVE_SUMMARY_TIME
+    )
     verdict = root.root_mfa(evidence, SETTINGS)
 
     assert verdict.status is Status.FAIL
@@ -217,11 +247,58 @@ def test_mfa_summary_overrides_report_and_says_so():
 
 
 def test_mfa_summary_enabled_over_stale_report():
-    evidence = make_evidence(root_row(mfa_active="false"), summary=summary(AccountMFAEnabled=1))
+    evidence = make_evidence(
+        root_row(mfa_active="false"), summary=summary(AccountMFAEnabled=1), generated=LIVE_REPORT_TIME, summary_time=LIVE_SUMMARY_TIME
+    )
     verdict = root.root_mfa(evidence, SETTINGS)
 
     assert verdict.status is Status.PASS
     assert "mfa_active=false" in verdict.message
+
+
+def test_mfa_disagreement_of_unknown_age_fails():
+    evidence = make_evidence(root_row(mfa_active="false", password_enabled="true"), summary=summary(AccountMFAEnabled=1))
+    verdict = root.root_mfa(evidence, SETTINGS)
+
+    assert verdict.status is Status.FAIL
+    assert "neither is trusted" in verdict.message
+
+
+def test_password_disagreement_of_unknown_age_not_trusted():
+    row = root_row(mfa_active="false", password_enabled="false")
+    evidence = make_evidence(row, summary=summary(AccountMFAEnabled=0, AccountPasswordPresent=1))
+
+    assert root.root_mfa(evidence, SETTINGS).status is Status.FAIL
+
+
+def test_usage_stale_report_cannot_pass():
+    generated = AS_OF - timedelta(days=30)
+    evidence = make_evidence(root_row(password_last_used="2025-01-01T00:00:00+00:00"), generated=generated)
+    verdict = root.root_usage(evidence, SETTINGS)
+
+    assert verdict.status is Status.ERROR
+    assert "2026-05-02T00:00:00Z" in verdict.message
+
+
+def test_usage_stale_report_still_fails_on_seen_use():
+    generated = AS_OF - timedelta(days=3)
+    used = AS_OF - timedelta(days=4)
+    evidence = make_evidence(root_row(password_last_used=iso(used)), generated=generated)
+
+    assert root.root_usage(evidence, SETTINGS).status is Status.FAIL
+
+
+def test_usage_report_four_hours_old_passes():
+    evidence = make_evidence(root_row(), generated=AS_OF - timedelta(hours=4))
+
+    assert root.root_usage(evidence, SETTINGS).status is Status.PASS
+
+
+def test_usage_age_shown_to_the_second():
+    used = AS_OF - timedelta(days=7, seconds=1)
+    verdict = root.root_usage(make_evidence(root_row(password_last_used=iso(used))), SETTINGS)
+
+    assert "7 d 00:00:01" in verdict.message
 
 
 # --- root-hardware-mfa --------------------------------------------------------------------
@@ -270,12 +347,12 @@ def test_hardware_no_device_list_skips():
     assert "ListVirtualMFADevices" in verdict.message
 
 
-def test_hardware_device_list_error_named_in_skip():
+def test_hardware_device_list_denied_errors():
     evidence = make_evidence(root_row())
     evidence.virtual_mfa_devices_error = "ListVirtualMFADevices failed: AccessDenied"
     verdict = root.root_hardware_mfa(evidence, SETTINGS)
 
-    assert verdict.status is Status.SKIP
+    assert verdict.status is Status.ERROR
     assert "AccessDenied" in verdict.message
 
 

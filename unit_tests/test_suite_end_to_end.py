@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from awscompliance.catalog import CONTROLS
+
 PROJECT = Path(__file__).resolve().parents[1]
 CASES = PROJECT.parent / "shared" / "cases" / "root"
 EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
 CONTROL_IDS = ("root-usage", "root-access-key", "root-mfa", "root-hardware-mfa")
+ORGANIZATION_CONTROL_IDS = tuple(control for control in CONTROLS if control not in CONTROL_IDS)
 
 
 def run_suite(pytester, tmp_path, *options, env=None):
@@ -40,8 +43,12 @@ def offline_options():
     return ("--credential-reports", str(CASES), "--as-of", EXPECTED["as_of"], "--root-usage-days", str(EXPECTED["root_usage_days"]))
 
 
-def statuses(document):
-    return {(finding["account_id"], finding["control"]): finding["status"] for finding in document["findings"]}
+def statuses(document, controls=CONTROL_IDS):
+    return {
+        (finding["account_id"], finding["control"]): finding["status"]
+        for finding in document["findings"]
+        if finding["control"] in controls
+    }
 
 
 def test_offline_cases_match_expected(pytester, tmp_path):
@@ -53,10 +60,28 @@ def test_offline_cases_match_expected(pytester, tmp_path):
         for control, status in case["expected"].items()
     }
     assert statuses(document) == expected
-    assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROL_IDS)
+    assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROLS)
+    assert document["complete"] is True
     assert result.ret == 1
     assert html.exists()
     assert "Traceback" not in result.stdout.str()
+
+
+def test_offline_skips_organization_controls(pytester, tmp_path):
+    _, document, _ = run_suite(pytester, tmp_path, *offline_options())
+    organization_findings = [finding for finding in document["findings"] if finding["control"] in ORGANIZATION_CONTROL_IDS]
+    judged_accounts = {
+        account_id
+        for account_id, case in EXPECTED["accounts"].items()
+        if case["case"] not in ("govcloud-root", "no-root-row")
+    }
+
+    for finding in organization_findings:
+        if finding["account_id"] not in judged_accounts:
+            continue
+        assert finding["status"] in {"skip", "pass"}, finding
+        if finding["status"] == "skip":
+            assert "--org" in finding["message"] or "detection evidence" in finding["message"], finding
 
 
 def test_findings_json_shape(pytester, tmp_path):
@@ -138,12 +163,18 @@ def test_bad_file_is_that_accounts_error(pytester, tmp_path):
         by_source.setdefault(finding["source"], []).append(finding)
     bad = by_source[str(reports / "bad" / "credential_report.csv")]
     good = [finding for finding in document["findings"] if finding["account_id"] == "111100000001"]
-    assert [finding["status"] for finding in bad] == ["error"] * 4
+    good_root = [finding for finding in good if finding["control"] in CONTROL_IDS]
+    good_organization = [finding for finding in good if finding["control"] not in CONTROL_IDS]
+    assert [finding["status"] for finding in bad] == ["error"] * len(CONTROLS)
     assert all(finding["account_id"] is None for finding in bad)
     assert all("binary" in finding["message"] for finding in bad)
-    assert sorted(finding["status"] for finding in good) == ["pass", "pass", "pass", "skip"]
+    assert sorted(finding["status"] for finding in good_root) == ["pass", "pass", "pass", "skip"]
     assert "Traceback" not in result.stdout.str()
-    result.assert_outcomes(passed=3, skipped=1, errors=4)
+    good_statuses = [finding["status"] for finding in good]
+    assert good_organization
+    result.assert_outcomes(
+        passed=good_statuses.count("pass"), skipped=good_statuses.count("skip"), errors=len(CONTROLS)
+    )
 
 
 def test_unit_test_run_leaves_plugin_inactive(pytester, tmp_path):
@@ -181,11 +212,11 @@ def test_demo_writes_both_reports_and_fails(pytester, tmp_path):
     assert html.exists()
     assert len(document["accounts"]) >= 10
     found = {(finding["control"], finding["status"]) for finding in document["findings"]}
-    for control in CONTROL_IDS:
-        assert (control, "pass") in found
-        assert (control, "fail") in found
-        assert (control, "error") in found
-    assert len(document["findings"]) == len(document["accounts"]) * len(CONTROL_IDS)
+    for control in CONTROLS:
+        assert (control, "pass") in found, control
+        assert (control, "fail") in found, control
+        assert (control, "error") in found, control
+    assert len(document["findings"]) == len(document["accounts"]) * len(CONTROLS)
 
 
 def test_demo_same_findings_under_xdist(pytester, tmp_path):
@@ -205,13 +236,27 @@ def test_demo_same_findings_under_xdist(pytester, tmp_path):
     [
         (("--as-of", "2026-06-01T00:00:00"), "has no UTC offset"),
         (("--as-of", "yesterday"), "not an ISO 8601 timestamp"),
-        (("--root-usage-days", "-1"), "--root-usage-days must be 0 or more"),
+        (("--root-usage-days", "-1"), "--root-usage-days must be from 0 to 36500"),
+        (("--root-usage-days", "1000000000"), "--root-usage-days must be from 0 to 36500"),
+        (("--as-of", "0001-01-01T00:00:00+05:30"), "outside the years 1 to 9999"),
+        (("--report-timeout", "nan"), "--report-timeout must be a number of seconds above 0"),
         (("--workers", "0"), "--workers must be 1 or more"),
-        (("--report-timeout", "0"), "--report-timeout must be more than 0"),
+        (("--report-timeout", "0"), "--report-timeout must be a number of seconds above 0"),
         (("--accounts", "12345"), "12-digit account ids"),
         (("--demo", "--profiles", "prod"), "Choose one evidence source"),
     ],
-    ids=["naive-as-of", "bad-as-of", "negative-days", "zero-workers", "zero-timeout", "bad-account", "two-sources"],
+    ids=[
+        "naive-as-of",
+        "bad-as-of",
+        "negative-days",
+        "huge-days",
+        "as-of-overflow",
+        "nan-timeout",
+        "zero-workers",
+        "zero-timeout",
+        "bad-account",
+        "two-sources",
+    ],
 )
 def test_bad_options_stop_with_usage_error(pytester, tmp_path, options, message):
     result, document, _ = run_suite(pytester, tmp_path, *options)
@@ -220,3 +265,47 @@ def test_bad_options_stop_with_usage_error(pytester, tmp_path, options, message)
     assert message in result.stderr.str()
     assert "Traceback" not in result.stderr.str()
     assert document is None
+
+
+def test_requested_account_not_found_is_error(pytester, tmp_path):
+    _, document, _ = run_suite(
+        pytester, tmp_path, *offline_options(), "--accounts", "111100000001,111100000099"
+    )
+
+    missing = [finding for finding in document["findings"] if finding["account_id"] == "111100000099"]
+    assert {finding["account_id"] for finding in document["findings"]} == {"111100000001", "111100000099"}
+    assert len(missing) == len(CONTROLS)
+    assert all(finding["status"] == "error" for finding in missing)
+    assert all("requested with --accounts" in finding["message"] for finding in missing)
+
+
+def test_filters_leaving_no_account_stop(pytester, tmp_path):
+    result, document, _ = run_suite(
+        pytester, tmp_path, "--credential-reports", str(CASES / "clean-root"), "--exclude-accounts", "111100000001"
+    )
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "No account is left to audit" in result.stderr.str()
+    assert document is None
+
+
+def test_save_into_input_folder_refused(pytester, tmp_path):
+    result, _, _ = run_suite(pytester, tmp_path, "--credential-reports", str(CASES), "--save-evidence", str(CASES / "clean-root"))
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "overlaps --credential-reports" in result.stderr.str()
+
+
+def test_collect_only_writes_no_findings(pytester, tmp_path):
+    result, document, _ = run_suite(pytester, tmp_path, *offline_options(), "--collect-only")
+
+    assert result.ret == pytest.ExitCode.OK
+    assert document is None
+
+
+def test_stopped_run_marked_incomplete(pytester, tmp_path):
+    _, document, _ = run_suite(pytester, tmp_path, *offline_options(), "-x")
+
+    assert document["complete"] is False
+    assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROLS)
+    assert any("did not run to a verdict" in finding["message"] for finding in document["findings"])

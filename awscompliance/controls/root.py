@@ -1,9 +1,10 @@
 """Controls for the root user: no use, no access key, MFA, hardware MFA.
 
 Each control is a pure function of one account's evidence and the run's settings. They share one
-preamble (`_root_row`): an account whose evidence could not be collected is an error, an account in
-a partition without a usable root user is skipped, and a report without a root row is an error,
-because "cannot evaluate" must never read as PASS or FAIL.
+preamble (`root_row_or_verdict`): an account whose evidence could not be collected is an error,
+an account in a partition without a usable root user is skipped, and a report without a root row
+is an error, because "cannot evaluate" must never read as PASS or FAIL. The organization
+controls reuse the preamble and the MFA and password facts.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ ROOT_ACCESS_KEY = "root-access-key"
 ROOT_MFA = "root-mfa"
 ROOT_HARDWARE_MFA = "root-hardware-mfa"
 
+# IAM generates a new credential report at most every four hours and otherwise returns the last one.
+MAX_REPORT_AGE = timedelta(hours=4)
+
 # AWS GovCloud (US) accounts have no usable root user, and the China Regions have no root user at
 # all, so root controls do not apply there.
-_PARTITIONS_WITHOUT_ROOT = {
+PARTITIONS_WITHOUT_ROOT = {
     "aws-us-gov": "AWS GovCloud (US) accounts have no usable root user",
     "aws-cn": "accounts in the AWS China Regions have no root user",
 }
@@ -30,7 +34,7 @@ _PARTITIONS_WITHOUT_ROOT = {
 
 def root_usage(evidence: Evidence, settings: AuditSettings) -> Verdict:
     """Fail when root's password or an access key was used within the window, or after as_of."""
-    row = _root_row(ROOT_USAGE, evidence)
+    row = root_row_or_verdict(ROOT_USAGE, evidence)
     if isinstance(row, Verdict):
         return row
 
@@ -47,7 +51,7 @@ def root_usage(evidence: Evidence, settings: AuditSettings) -> Verdict:
     dated = {name: value for name, value in uses.items() if isinstance(value, datetime)}
     if not dated:
         recorded = ", ".join(f"{name}={facts[name]}" for name in uses)
-        return Verdict(ROOT_USAGE, Status.PASS, f"No recorded root use: {recorded}.", facts)
+        return _pass_if_report_covers(evidence, settings, f"No recorded root use: {recorded}.", facts)
 
     field_name, last_used = max(dated.items(), key=lambda item: item[1])
     when = f"{field_name}={format_value(last_used)}"
@@ -71,18 +75,36 @@ def root_usage(evidence: Evidence, settings: AuditSettings) -> Verdict:
             "do daily work with IAM roles instead.",
             facts,
         )
-    return Verdict(
-        ROOT_USAGE,
-        Status.PASS,
+    message = (
         f"Root was last used {_format_age(age)} before {format_value(settings.as_of)}, outside the "
-        f"{settings.root_usage_days}-day window: {when}.",
-        facts,
+        f"{settings.root_usage_days}-day window: {when}."
     )
+    return _pass_if_report_covers(evidence, settings, message, facts)
+
+
+def _pass_if_report_covers(evidence: Evidence, settings: AuditSettings, message: str, facts: dict[str, Any]) -> Verdict:
+    """Pass root-usage only when the report is recent enough to show any use up to as_of.
+
+    Use after the report was generated is not in it. IAM regenerates a report at most every four
+    hours, so a live report is at most that old; an older one (saved evidence judged later) cannot
+    show that root was unused, and the verdict is an error rather than a PASS.
+    """
+    generated = evidence.report_generated_time
+    if generated is not None and settings.as_of - generated > MAX_REPORT_AGE:
+        return Verdict(
+            ROOT_USAGE,
+            Status.ERROR,
+            f"The credential report was generated at {format_value(generated)}, {_format_age(settings.as_of - generated)} "
+            f"before the evaluation time {format_value(settings.as_of)}, so root use after it is not in the report. "
+            "Collect a new report, or judge the saved evidence at its own time with --as-of.",
+            facts,
+        )
+    return Verdict(ROOT_USAGE, Status.PASS, message, facts)
 
 
 def root_access_key(evidence: Evidence, settings: AuditSettings) -> Verdict:
     """Fail when any root access key exists, active or inactive."""
-    row = _root_row(ROOT_ACCESS_KEY, evidence)
+    row = root_row_or_verdict(ROOT_ACCESS_KEY, evidence)
     if isinstance(row, Verdict):
         return row
 
@@ -103,6 +125,15 @@ def root_access_key(evidence: Evidence, settings: AuditSettings) -> Verdict:
 
     # AccountAccessKeysPresent counts inactive keys too. The summary is read live and the report
     # can be up to four hours old, so where they disagree the summary wins.
+    if summary_count is not None and bool(summary_count) != bool(existing) and not summary_is_newer(evidence):
+        return Verdict(
+            ROOT_ACCESS_KEY,
+            Status.FAIL,
+            f"The credential report shows {described or 'no root key'} but the account summary shows "
+            f"AccountAccessKeysPresent={summary_count}, and nothing shows which is newer, so a root key may "
+            "exist. Check the root user's security credentials, delete any key, and export both again.",
+            facts,
+        )
     if summary_count is not None and bool(summary_count) != bool(existing):
         if summary_count:
             return Verdict(
@@ -135,12 +166,12 @@ def root_access_key(evidence: Evidence, settings: AuditSettings) -> Verdict:
 
 def root_mfa(evidence: Evidence, settings: AuditSettings) -> Verdict:
     """Pass when root has MFA, or has no password for MFA to protect."""
-    row = _root_row(ROOT_MFA, evidence)
+    row = root_row_or_verdict(ROOT_MFA, evidence)
     if isinstance(row, Verdict):
         return row
 
-    mfa = _mfa_enabled(evidence, row)
-    password = _password_present(evidence, row)
+    mfa = mfa_fact(evidence, row)
+    password = password_fact(evidence, row)
     facts = mfa.facts | password.facts | _report_time(evidence)
     notes = _join(mfa.note, password.note)
 
@@ -173,12 +204,12 @@ def root_mfa(evidence: Evidence, settings: AuditSettings) -> Verdict:
 
 def root_hardware_mfa(evidence: Evidence, settings: AuditSettings) -> Verdict:
     """Pass when root's MFA is hardware only, or root has no password."""
-    row = _root_row(ROOT_HARDWARE_MFA, evidence)
+    row = root_row_or_verdict(ROOT_HARDWARE_MFA, evidence)
     if isinstance(row, Verdict):
         return row
 
-    mfa = _mfa_enabled(evidence, row)
-    password = _password_present(evidence, row)
+    mfa = mfa_fact(evidence, row)
+    password = password_fact(evidence, row)
     facts = mfa.facts | password.facts | _report_time(evidence)
     notes = _join(mfa.note, password.note)
     devices = evidence.virtual_mfa_devices
@@ -201,8 +232,17 @@ def root_hardware_mfa(evidence: Evidence, settings: AuditSettings) -> Verdict:
         message = f"Root has no MFA ({mfa.shown}).{unknown_password} Enable a hardware MFA device for root."
         return Verdict(ROOT_HARDWARE_MFA, Status.FAIL, _join(message, notes), facts)
 
+    if devices is None and evidence.virtual_mfa_devices_error is not None:
+        # The list was asked for and could not be read: the account could not be judged.
+        return Verdict(
+            ROOT_HARDWARE_MFA,
+            Status.ERROR,
+            f"Root MFA is enabled ({mfa.shown}), but whether it is hardware or virtual cannot be told: "
+            f"{evidence.virtual_mfa_devices_error}",
+            facts,
+        )
     if devices is None:
-        reason = evidence.virtual_mfa_devices_error or "no virtual MFA device list was provided"
+        reason = "no virtual MFA device list was provided"
         message = (
             f"Root MFA is enabled ({mfa.shown}), but whether it is hardware or virtual cannot be told: {reason}. "
             "Provide the virtual MFA device list (iam:ListVirtualMFADevices, or virtual_mfa_devices.json "
@@ -227,7 +267,7 @@ def root_hardware_mfa(evidence: Evidence, settings: AuditSettings) -> Verdict:
     return Verdict(ROOT_HARDWARE_MFA, Status.PASS, _join(message, notes), facts)
 
 
-def _root_row(control: str, evidence: Evidence) -> CredentialRow | Verdict:
+def root_row_or_verdict(control: str, evidence: Evidence) -> CredentialRow | Verdict:
     """Return the root row, or the verdict for an account where the control cannot judge root."""
     source = {"source": evidence.account.source}
     if evidence.error is not None:
@@ -237,7 +277,7 @@ def _root_row(control: str, evidence: Evidence) -> CredentialRow | Verdict:
     if report is None:
         return Verdict(control, Status.ERROR, "No credential report was collected for this account.", source)
 
-    reason = _PARTITIONS_WITHOUT_ROOT.get(report.partition)
+    reason = PARTITIONS_WITHOUT_ROOT.get(report.partition)
     if reason is not None:
         return Verdict(
             control,
@@ -259,7 +299,7 @@ def _root_row(control: str, evidence: Evidence) -> CredentialRow | Verdict:
 
 
 @dataclass(frozen=True)
-class _Fact:
+class Fact:
     """A yes/no fact about root, from the account summary or the report."""
 
     # True/False, or None when the evidence cannot tell.
@@ -271,36 +311,50 @@ class _Fact:
     note: str | None = None
 
 
-def _mfa_enabled(evidence: Evidence, row: CredentialRow) -> _Fact:
+def mfa_fact(evidence: Evidence, row: CredentialRow) -> Fact:
     return _summary_over_report(evidence, "AccountMFAEnabled", "mfa_active", row.mfa_active)
 
 
-def _password_present(evidence: Evidence, row: CredentialRow) -> _Fact:
+def password_fact(evidence: Evidence, row: CredentialRow) -> Fact:
     # On the root row password_enabled is true/false, or not_supported where the report cannot tell
     # (older reports and some partitions); only the account summary settles that case.
     return _summary_over_report(evidence, "AccountPasswordPresent", "password_enabled", row.password_enabled)
 
 
-def _summary_over_report(evidence: Evidence, summary_key: str, column: str, report_value: bool | Special) -> _Fact:
+def _summary_over_report(evidence: Evidence, summary_key: str, column: str, report_value: bool | Special) -> Fact:
     report_shown = f"{column}={format_value(report_value)}"
     facts: dict[str, Any] = {column: format_value(report_value)}
     report_bool = report_value if isinstance(report_value, bool) else None
 
     summary_count = _summary_value(evidence, summary_key)
     if summary_count is None:
-        return _Fact(report_bool, report_shown, facts)
+        return Fact(report_bool, report_shown, facts)
 
     facts[summary_key] = summary_count
     summary_bool = summary_count > 0
     shown = f"{summary_key}={summary_count}"
-    note = None
-    if report_bool is not None and report_bool != summary_bool:
-        # The summary is read live; the report can be up to four hours old.
+    if report_bool is None or report_bool == summary_bool:
+        return Fact(summary_bool, shown, facts)
+
+    if summary_is_newer(evidence):
+        # The summary is read live after the report, which can be up to four hours old.
         note = (
             f"The credential report{_generated_suffix(evidence)} shows {report_shown}, but the newer "
             f"account summary shows {shown}; the summary is used."
         )
-    return _Fact(summary_bool, shown, facts, note)
+        return Fact(summary_bool, shown, facts, note)
+    note = (
+        f"The credential report shows {report_shown} but the account summary shows {shown}, and nothing "
+        "shows which is newer, so neither is trusted. Export both again at the same time."
+    )
+    return Fact(None, f"{report_shown} but {shown}", facts, note)
+
+
+def summary_is_newer(evidence: Evidence) -> bool:
+    """Return whether the account summary was provably read after the credential report."""
+    summary_time = evidence.account_summary_time
+    generated = evidence.report_generated_time
+    return summary_time is not None and (generated is None or summary_time >= generated)
 
 
 def _summary_value(evidence: Evidence, key: str) -> int | None:
@@ -357,10 +411,12 @@ def _serials(devices: list[VirtualMfaDevice]) -> str:
 
 
 def _format_age(age: timedelta) -> str:
-    days = age.total_seconds() / 86400
-    if days >= 1:
-        return f"{days:.1f} days"
-    return f"{age.total_seconds() / 3600:.1f} hours"
+    """Render an age exactly to the second, so it never seems to contradict the window."""
+    seconds = int(age.total_seconds())
+    days, remainder = divmod(seconds, 86400)
+    hours, remainder = divmod(remainder, 3600)
+    minutes, seconds = divmod(remainder, 60)
+    return f"{days} d {hours:02d}:{minutes:02d}:{seconds:02d}"
 
 
 def _join(*parts: str | None) -> str | None:
