@@ -37,7 +37,7 @@ def no_credentials_message(profile: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class AccountFilter:
-    """Which accounts to keep, from --accounts, --exclude-accounts and --ou."""
+    """The accounts to keep, from --accounts, --exclude-accounts and --ou."""
 
     # Account ids to keep; None keeps every account.
     include: frozenset[str] | None = None
