@@ -174,9 +174,12 @@ class ComplianceRun:
         workerinput = getattr(self.config, "workerinput", None)
         if workerinput is not None:
             from awscompliance.offline import evidence_from_dict
+            from awscompliance.sources import link_management_detection
 
             data = json.loads(Path(workerinput[EVIDENCE_FILE_INPUT]).read_text(encoding="utf-8"))
-            self._store([evidence_from_dict(item) for item in data])
+            # The hand-off leaves out each member's link to the management account's detection
+            # evidence, where organization trails live, so it is made again here.
+            self._store(link_management_detection([evidence_from_dict(item) for item in data]))
             return
 
         from awscompliance import sources

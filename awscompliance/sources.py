@@ -115,7 +115,7 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
     """
     options = read_options(config)
     evidence = _gather(options, progress)
-    evidence = _link_management_detection(_deduplicate(evidence))
+    evidence = link_management_detection(_deduplicate(evidence))
     evidence += _requested_but_missing(options.account_filter, evidence)
     if not evidence:
         raise pytest.UsageError(
@@ -167,7 +167,7 @@ def _deduplicate(evidence: list[Evidence]) -> list[Evidence]:
     return list(chosen.values()) + unknown
 
 
-def _link_management_detection(evidence: list[Evidence]) -> list[Evidence]:
+def link_management_detection(evidence: list[Evidence]) -> list[Evidence]:
     """Give each member the management account's detection evidence, where organization trails live."""
     management = [
         item for item in evidence if item.organization is not None and item.organization.role == "management"

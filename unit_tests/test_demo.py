@@ -1,4 +1,4 @@
-"""The demo organization: its accounts, what each root user shows, and moto's restored state."""
+"""The demo organization: its accounts, SCPs and detection setup, the verdicts they give, and moto's restored state."""
 
 from __future__ import annotations
 
@@ -11,17 +11,23 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.cloudtrail.models import CloudTrailBackend
+from moto.iam.responses import IamResponse
 
 from awscompliance.accounts import AccountTarget
+from awscompliance.catalog import CONTROLS
 from awscompliance.collect import CollectSettings, collect_all
 from awscompliance.credential_report import ROOT_USER_NAME, Special, parse_report
-from awscompliance.demo import DemoNotRunningError, start_demo
-from awscompliance.demo.organization import MEMBER_ACCOUNTS
-from awscompliance.evidence import Evidence
+from awscompliance.demo import DemoNotRunningError, moto_root, start_demo
+from awscompliance.demo.organization import CORPORATE_CIDRS, MEMBER_ACCOUNTS
+from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
 from awscompliance.readonly import WriteCallRejected
+from awscompliance.sources import link_management_detection
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 DENIED_ACCOUNT = "legacy-migration"
+PRODUCTION_ACCOUNTS = ("prod-payments", "prod-web", "prod-data")
+ORGANIZATION_TRAIL = "organization-trail"
 
 
 def by_name(targets: list[AccountTarget]) -> dict[str, AccountTarget]:
@@ -47,6 +53,11 @@ def assigned_devices(iam) -> dict[str, str]:
     return {device["SerialNumber"]: device["User"]["Arn"] for device in devices}
 
 
+def policy_names(evidence: Evidence) -> list[list[str]]:
+    """The SCP names at each level of the account's SCP path, from the organization root down."""
+    return [[policy.name for policy in level.policies] for level in evidence.organization.scp_path]
+
+
 class TestSeededOrganization:
     """Reads of one demo organization, started once for the class."""
 
@@ -67,6 +78,20 @@ class TestSeededOrganization:
     @pytest.fixture(scope="class")
     def collected(self, targets: list[AccountTarget]) -> list[Evidence]:
         return collect_all(targets, CollectSettings(sleep=lambda seconds: None), workers=8)
+
+    @pytest.fixture(scope="class")
+    def evidence(self, collected: list[Evidence]) -> dict[str, Evidence]:
+        """Account name -> evidence, each member linked to the management account's detection evidence."""
+        return {item.account.name: item for item in link_management_detection(list(collected))}
+
+    @pytest.fixture(scope="class")
+    def verdicts(self, evidence: dict[str, Evidence]) -> dict[str, dict[str, Verdict]]:
+        """Control id -> account name -> verdict, judged as of NOW."""
+        settings = AuditSettings(as_of=NOW)
+        return {
+            control_id: {name: control.evaluate(item, settings) for name, item in evidence.items()}
+            for control_id, control in CONTROLS.items()
+        }
 
     def test_targets_sorted_unique(self, targets):
         ids = [target.account.account_id for target in targets]
@@ -272,6 +297,206 @@ class TestSeededOrganization:
             assert item.virtual_mfa_devices is not None, item.account.label
 
 
+    # --- verdicts of every control ------------------------------------------------------
+
+    @pytest.mark.parametrize("control_id", list(CONTROLS))
+    def test_control_passes_somewhere(self, verdicts, control_id):
+        statuses = [verdict.status for verdict in verdicts[control_id].values()]
+
+        assert Status.PASS in statuses
+
+    @pytest.mark.parametrize("control_id", list(CONTROLS))
+    def test_control_fails_somewhere(self, verdicts, control_id):
+        statuses = [verdict.status for verdict in verdicts[control_id].values()]
+
+        assert Status.FAIL in statuses
+
+    def test_only_denied_account_errors(self, verdicts):
+        erring = {name for by_account in verdicts.values() for name, verdict in by_account.items() if verdict.status is Status.ERROR}
+
+        assert erring == {DENIED_ACCOUNT}
+
+    @pytest.mark.parametrize("control_id", list(CONTROLS))
+    def test_denied_account_errors_everywhere(self, verdicts, control_id):
+        assert verdicts[control_id][DENIED_ACCOUNT].status is Status.ERROR
+
+    # --- SCPs ---------------------------------------------------------------------------
+
+    def test_scp_type_enabled_on_root(self, named):
+        organizations = named["management"].session_factory().client("organizations")
+        policy_types = organizations.list_roots()["Roots"][0]["PolicyTypes"]
+
+        assert {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"} in policy_types
+
+    def test_full_aws_access_on_every_level(self, evidence):
+        for name, item in evidence.items():
+            if name == DENIED_ACCOUNT:
+                continue
+            for level in policy_names(item):
+                assert "FullAWSAccess" in level, name
+
+    def test_scp_path_reaches_account(self, evidence):
+        levels = [(level.target_type, level.name) for level in evidence["dev-beta"].organization.scp_path]
+
+        assert levels == [
+            ("ROOT", "Root"),
+            ("ORGANIZATIONAL_UNIT", "Workloads"),
+            ("ORGANIZATIONAL_UNIT", "NonProduction"),
+            ("ORGANIZATIONAL_UNIT", "Development"),
+            ("ACCOUNT", "dev-beta"),
+        ]
+
+    def test_bool_if_exists_scp_enforces_mfa(self, verdicts):
+        verdict = verdicts["root-mfa-enforced"]["prod-web"]
+
+        assert verdict.status is Status.PASS
+        assert verdict.evidence["scp_mfa_enforcement"] == "enforced"
+        assert "RequireRootMfa-Production" in verdict.message
+
+    def test_plain_bool_scp_console_only(self, verdicts):
+        verdict = verdicts["root-mfa-enforced"]["dev-beta"]
+
+        assert verdict.status is Status.FAIL
+        assert verdict.evidence["scp_mfa_enforcement"] == "console-only"
+        assert "access keys" in verdict.message
+        assert "plain Bool" in verdict.message
+        assert "RequireRootMfa-NonProduction" in verdict.message
+
+    def test_deny_root_scp_denies_entirely(self, verdicts):
+        verdict = verdicts["root-mfa-enforced"]["audit"]
+
+        assert verdict.status is Status.PASS
+        assert "denied entirely" in verdict.message
+        assert "DenyRootUser" in verdict.message
+
+    @pytest.mark.parametrize("name", PRODUCTION_ACCOUNTS)
+    def test_ip_allow_list_passes(self, verdicts, name):
+        verdict = verdicts["root-ip-restricted"][name]
+
+        assert verdict.status is Status.PASS
+        assert verdict.evidence["allowed_cidrs"] == list(CORPORATE_CIDRS)
+        for cidr in CORPORATE_CIDRS:
+            assert cidr in verdict.message
+
+    @pytest.mark.parametrize("name", ["staging-web", "dev-beta", "security-tooling", "sandbox-research"])
+    def test_ip_allow_list_fails_elsewhere(self, verdicts, name):
+        assert verdicts["root-ip-restricted"][name].status is Status.FAIL
+
+    def test_sibling_ou_scps_not_applied(self, evidence):
+        names = {name for level in policy_names(evidence["dev-beta"]) for name in level}
+
+        assert "RequireRootMfa-NonProduction" in names
+        assert "RequireRootMfa-Production" not in names
+        assert "RootAllowedNetworks" not in names
+
+    def test_management_scps_skipped(self, verdicts):
+        assert verdicts["root-ip-restricted"]["management"].status is Status.SKIP
+
+    # --- centralized root access --------------------------------------------------------
+
+    def test_root_access_features_enabled(self, named):
+        features = named["management"].session_factory().client("iam").list_organizations_features()
+
+        assert sorted(features["EnabledFeatures"]) == ["RootCredentialsManagement", "RootSessions"]
+        assert features["OrganizationId"].startswith("o-")
+
+    @pytest.mark.parametrize(
+        ("name", "status"),
+        [("log-archive", Status.PASS), ("dev-alpha", Status.PASS), ("prod-web", Status.FAIL), ("management", Status.SKIP)],
+    )
+    def test_root_credentials_centralized(self, verdicts, name, status):
+        assert verdicts["root-credentials-centralized"][name].status is status
+
+    # --- root-use detection -------------------------------------------------------------
+
+    def test_member_sees_organization_trail(self, named):
+        management_id = named["management"].account.account_id
+        trails = named["log-archive"].session_factory().client("cloudtrail").describe_trails()["trailList"]
+
+        assert [trail["TrailARN"] for trail in trails] == [
+            f"arn:aws:cloudtrail:us-east-1:{management_id}:trail/{ORGANIZATION_TRAIL}"
+        ]
+        assert trails[0]["IsOrganizationTrail"] is True
+
+    def test_member_hides_organization_trail_without_shadows(self, named):
+        cloudtrail = named["log-archive"].session_factory().client("cloudtrail")
+
+        assert cloudtrail.describe_trails(includeShadowTrails=False)["trailList"] == []
+
+    def test_management_lists_organization_trail_once(self, named):
+        trails = named["management"].session_factory().client("cloudtrail").describe_trails()["trailList"]
+
+        assert [trail["Name"] for trail in trails] == [ORGANIZATION_TRAIL]
+
+    def test_organization_trail_judged_in_management(self, named, verdicts):
+        management_id = named["management"].account.account_id
+        verdict = verdicts["root-use-alarm"]["log-archive"]
+
+        assert verdict.status is Status.FAIL
+        assert verdict.evidence["trail"] == f"arn:aws:cloudtrail:us-east-1:{management_id}:trail/{ORGANIZATION_TRAIL}"
+        # IsLogging is read only in the management account, so it shows the link was followed.
+        assert verdict.evidence["IsLogging"] is True
+        assert "CloudWatchLogsLogGroupArn" in verdict.message
+
+    @pytest.mark.parametrize("name", ["security-tooling", "audit", "prod-payments"])
+    def test_own_alarm_chain_passes(self, verdicts, name):
+        verdict = verdicts["root-use-alarm"][name]
+
+        assert verdict.status is Status.PASS
+        assert "confirmed email subscription" in verdict.message
+
+    def test_console_login_filter_fails(self, verdicts):
+        verdict = verdicts["root-use-alarm"]["prod-web"]
+
+        assert verdict.status is Status.FAIL
+        assert "ConsoleLogin" in verdict.message
+
+    def test_filter_without_alarm_fails(self, verdicts):
+        verdict = verdicts["root-use-alarm"]["prod-data"]
+
+        assert verdict.status is Status.FAIL
+        assert "No CloudWatch alarm watches metric CISBenchmark/RootAccountUsage" in verdict.message
+
+    def test_single_region_trail_fails(self, evidence, verdicts):
+        trails = evidence["staging-payments"].detection.trails
+        own = [trail for trail in trails if trail.account_id == evidence["staging-payments"].account_id]
+        verdict = verdicts["root-use-alarm"]["staging-payments"]
+
+        assert len(own) == 1
+        assert own[0].is_multi_region is False
+        assert verdict.status is Status.FAIL
+        assert verdict.evidence["trails"][own[0].arn] == "fail"
+
+    @pytest.mark.parametrize(
+        ("name", "status", "phrase"),
+        [
+            ("security-tooling", Status.PASS, "Status=ENABLED"),
+            ("prod-web", Status.FAIL, "Status=DISABLED"),
+            ("dev-alpha", Status.FAIL, "no GuardDuty detector"),
+        ],
+    )
+    def test_guardduty_verdicts(self, verdicts, name, status, phrase):
+        verdict = verdicts["root-use-detected-by-guardduty"][name]
+
+        assert verdict.status is status
+        assert phrase in verdict.message
+
+    @pytest.mark.parametrize(
+        ("name", "missing"),
+        [
+            ("prod-payments", []),
+            ("staging-web", ["ROOT_ACCOUNT_HARDWARE_MFA_ENABLED"]),
+            ("prod-web", ["ROOT_ACCOUNT_MFA_ENABLED", "ROOT_ACCOUNT_HARDWARE_MFA_ENABLED"]),
+            ("dev-alpha", ["ROOT_ACCOUNT_MFA_ENABLED", "ROOT_ACCOUNT_HARDWARE_MFA_ENABLED", "IAM_ROOT_ACCESS_KEY_CHECK"]),
+        ],
+    )
+    def test_config_rules_missing(self, verdicts, name, missing):
+        verdict = verdicts["root-config-rules"][name]
+
+        assert verdict.evidence["missing"] == missing
+        assert verdict.status is (Status.FAIL if missing else Status.PASS)
+
+
 def test_demo_ids_repeat_between_runs():
     with start_demo(now=NOW) as first:
         first_ids = [(target.account.account_id, target.account.name) for target in first]
@@ -306,7 +531,10 @@ def test_exit_restores_moto_user_arn():
         report = iam.get_credential_report()
 
     assert arn.endswith(f":user/{ROOT_USER_NAME}")
-    assert parse_report(report["Content"]).root is None
+    # Plain moto writes not_supported in password_last_used, which AWS never does, so the
+    # report is checked as text rather than parsed.
+    assert f":user/{ROOT_USER_NAME}," in report["Content"].decode()
+    assert ":root," not in report["Content"].decode()
     assert report["GeneratedTime"].year == 2015
 
 
@@ -337,3 +565,47 @@ def test_naive_now_rejected():
     with pytest.raises(ValueError, match="no time zone"):
         with start_demo(now=datetime(2026, 6, 1)):
             pass
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_exit_restores_moto_trails_and_features():
+    describe_trails = CloudTrailBackend.describe_trails
+    enable_sessions = getattr(IamResponse, "enable_organizations_root_sessions", None)
+
+    with start_demo(now=NOW):
+        assert CloudTrailBackend.describe_trails is not describe_trails
+
+    assert CloudTrailBackend.describe_trails is describe_trails
+    assert getattr(IamResponse, "enable_organizations_root_sessions", None) is enable_sessions
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_member_sees_only_org_trails_of_region():
+    with mock_aws(), moto_root.organization_trails_in_members():
+        organizations = boto3.client("organizations")
+        organizations.create_organization(FeatureSet="ALL")
+        member_id = organizations.create_account(AccountName="member", Email="member@example.com")[
+            "CreateAccountStatus"
+        ]["AccountId"]
+        for region, name, multi_region, organization in (
+            ("us-east-1", "org-everywhere", True, True),
+            ("eu-west-1", "org-ireland-only", False, True),
+            ("us-east-1", "management-only", True, False),
+        ):
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"logs-{name}")
+            boto3.client("cloudtrail", region_name=region).create_trail(
+                Name=name, S3BucketName=f"logs-{name}", IsMultiRegionTrail=multi_region, IsOrganizationTrail=organization
+            )
+        credentials = boto3.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{member_id}:role/OrganizationAccountAccessRole", RoleSessionName="member-view"
+        )["Credentials"]
+        member = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        virginia = [trail["Name"] for trail in member.client("cloudtrail", "us-east-1").describe_trails()["trailList"]]
+        ireland = [trail["Name"] for trail in member.client("cloudtrail", "eu-west-1").describe_trails()["trailList"]]
+
+    assert virginia == ["org-everywhere"]
+    assert sorted(ireland) == ["org-everywhere", "org-ireland-only"]

@@ -2,7 +2,7 @@
 
 from awscompliance.evidence import Account, Evidence
 from awscompliance.organization import OrganizationContext
-from awscompliance.sources import AccountFilter, _deduplicate, _link_management_detection, _requested_but_missing
+from awscompliance.sources import AccountFilter, _deduplicate, link_management_detection, _requested_but_missing
 
 
 def evidence(account_id, source, error=None, role=None):
@@ -53,6 +53,6 @@ def test_members_get_management_detection():
     management.detection = object()
     member = evidence("444455556666", "organization", role="member")
 
-    _link_management_detection([management, member])
+    link_management_detection([management, member])
 
     assert member.organization.management_detection is management.detection

@@ -201,7 +201,7 @@ def without_times(document):
     """Return the document with every UTC timestamp replaced, since the demo seeds dates from now."""
     text = json.dumps(document, sort_keys=True)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<time>", text)
-    text = re.sub(r"\d+\.\d (days|hours) before", "<age> before", text)
+    text = re.sub(r"\d+ d \d\d:\d\d:\d\d before", "<age> before", text)
     return json.loads(text)
 
 

@@ -8,7 +8,8 @@ exits. The patched functions read moto's models and write only idempotent values
 generation time), so concurrent collection threads may call them while the context is active.
 
 The module also sets what moto has no API for (creation and last-used dates) directly on moto's
-model objects. It is the only place in the package that reaches into moto's internals.
+model objects, and `organization_trails_in_members()` shows an organization's trails to its member
+accounts as AWS does. It is the only place in the package that reaches into moto's internals.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
 
+from moto.cloudtrail.models import CloudTrailBackend, Trail, cloudtrail_backends
 from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
 from moto.iam.models import AccessKeyLastUsed, AccountSummary, IAMBackend, User, iam_backends
@@ -53,6 +55,9 @@ class RootAdaptation:
     denied_report_callers: dict[str, str] = field(default_factory=dict)
     # (account id, partition) -> when the account's credential report was first generated.
     report_generated_times: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # Centralized root access features that ListOrganizationsFeatures returns as enabled: those
+    # enabled through IAM EnableOrganizationsRoot* calls, or set directly by a test.
+    organization_features: list[str] = field(default_factory=list)
 
     def deny_credential_report(self, account_id: str, caller_arn: str) -> None:
         """Make Generate/GetCredentialReport in `account_id` fail as an SCP deny would."""
@@ -110,6 +115,16 @@ def root_user_adaptation() -> Iterator[RootAdaptation]:
             return result
         return ActionResult({**result.result, "GeneratedTime": generated})
 
+    def list_organizations_features(response: IamResponse) -> ActionResult:
+        # AWS answers from the management account with the organization's id and enabled features.
+        return ActionResult(_organization_features(adaptation, response))
+
+    def enable_root_credentials_management(response: IamResponse) -> ActionResult:
+        return ActionResult(_enable_feature(adaptation, response, "RootCredentialsManagement"))
+
+    def enable_root_sessions(response: IamResponse) -> ActionResult:
+        return ActionResult(_enable_feature(adaptation, response, "RootSessions"))
+
     with contextlib.ExitStack() as patches:
         # AWS gives root the ARN `...:root`, where moto gives every user `...:user/<name>`.
         patches.enter_context(mock.patch.object(User, "arn", property(arn)))
@@ -124,9 +139,43 @@ def root_user_adaptation() -> Iterator[RootAdaptation]:
         patches.enter_context(
             mock.patch.object(IamResponse, "get_credential_report", get_credential_report_response)
         )
+        # AWS implements ListOrganizationsFeatures and the two calls that enable centralized root
+        # access; moto 5.2.1 implements none of them.
+        patches.enter_context(
+            mock.patch.object(IamResponse, "list_organizations_features", list_organizations_features, create=True)
+        )
+        patches.enter_context(
+            mock.patch.object(
+                IamResponse,
+                "enable_organizations_root_credentials_management",
+                enable_root_credentials_management,
+                create=True,
+            )
+        )
+        patches.enter_context(
+            mock.patch.object(IamResponse, "enable_organizations_root_sessions", enable_root_sessions, create=True)
+        )
         logger.debug("moto root-user adaptation installed")
         yield adaptation
     logger.debug("moto root-user adaptation removed")
+
+
+def _organization_features(adaptation: RootAdaptation, response: IamResponse) -> dict[str, Any]:
+    organization = organizations_backends[response.current_account][_PARTITION].org
+    result: dict[str, Any] = {"EnabledFeatures": list(adaptation.organization_features)}
+    if organization is not None:
+        result["OrganizationId"] = organization.id
+    return result
+
+
+def _enable_feature(adaptation: RootAdaptation, response: IamResponse, feature: str) -> dict[str, Any]:
+    # Enabling a feature that is already enabled changes nothing. AWS returns the organization's
+    # id and every enabled feature.
+    # NOTE: AWS also requires trusted access for IAM in Organizations, which moto 5.2.1 cannot
+    # record (it rejects the service principal iam.amazonaws.com), so that is not checked here.
+    if feature not in adaptation.organization_features:
+        adaptation.organization_features.append(feature)
+    return _organization_features(adaptation, response)
 
 
 def _raise_if_denied(adaptation: RootAdaptation, backend: IAMBackend, action: str) -> None:
@@ -258,6 +307,46 @@ def backdate_mfa_devices(account_id: str, user_name: str, *, enabled: datetime) 
         virtual_device = backend.virtual_mfa_devices.get(serial_number)
         if virtual_device is not None:
             virtual_device.enable_date = _as_utc(enabled)
+
+
+@contextlib.contextmanager
+def organization_trails_in_members() -> Iterator[None]:
+    """Patch moto's CloudTrail so that member accounts see their organization's trails.
+
+    In AWS, an organization trail created in the management account is also listed by
+    `DescribeTrails` in every member account, with the management account's trail ARN, unless
+    `includeShadowTrails` is false. moto 5.2 lists a trail only in the account that created it.
+    Start it after `mock_aws()`; the patch is undone on exit.
+    """
+    original_describe_trails = CloudTrailBackend.describe_trails
+
+    def describe_trails(backend: CloudTrailBackend, include_shadow_trails: bool) -> list[Trail]:
+        trails = list(original_describe_trails(backend, include_shadow_trails))
+        if include_shadow_trails:
+            trails += _organization_trails_of(backend)
+        return trails
+
+    with mock.patch.object(CloudTrailBackend, "describe_trails", describe_trails):
+        logger.debug("moto organization trail adaptation installed")
+        yield
+    logger.debug("moto organization trail adaptation removed")
+
+
+def _organization_trails_of(backend: CloudTrailBackend) -> list[Trail]:
+    """Return the organization trails that a member account sees in the backend's Region."""
+    # moto records each member account's management account when the member is created.
+    management = organizations_backends.master_accounts.get(backend.account_id)
+    if management is None or management[0] == backend.account_id:
+        return []
+    trails = []
+    # A multi-Region trail shows in every Region, a single-Region trail only in its own.
+    for regional in list(cloudtrail_backends[management[0]].values()):
+        trails += [
+            trail
+            for trail in regional.trails.values()
+            if trail.is_org_trail and (trail.is_multi_region or trail.region_name == backend.region_name)
+        ]
+    return trails
 
 
 @contextlib.contextmanager

@@ -1,14 +1,16 @@
 """The demo organization: a simulated AWS Organization in moto that the suite audits live.
 
-`start_demo()` starts moto, seeds an organization of 12 active accounts and a closed one, whose
-root users between them pass and fail every root control, and yields one `AccountTarget` per
-active account. The suite then collects evidence from those targets through the same code path
-as from a real organization: the management account is reached with the calling session, and
-each member through STS AssumeRole of `OrganizationAccountAccessRole`.
+`start_demo()` starts moto, seeds an organization of 13 active accounts and a closed one, and
+yields one `AccountTarget` per active account. Between them the accounts pass and fail every
+control: their root users, the SCPs attached along their OU paths, centralized root access, and
+what each account set up to detect root use (CloudTrail with the CIS alarm chain, GuardDuty, AWS
+Config). The suite then collects evidence from those targets through the same code path as from
+a real organization: the management account is reached with the calling session, and each member
+through STS AssumeRole of `OrganizationAccountAccessRole`.
 
 The organization is seeded through the AWS API wherever moto offers one. What AWS records but no
-API sets (last sign-in, key last use, creation dates) and the root user itself come from
-`moto_root`.
+API sets (last sign-in, key last use, creation dates), the root user itself, centralized root
+access and members' view of the organization trail come from `moto_root`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,20 @@ from typing import Any
 from unittest import mock
 
 import boto3
+import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
 from awscompliance.accounts import AccountTarget, session_from_credentials
 from awscompliance.credential_report import ROOT_USER_NAME
 from awscompliance.demo import moto_root
+from awscompliance.demo.detection_seed import (
+    ALL_ROOT_CONFIG_RULES,
+    ROOT_CONSOLE_LOGIN_PATTERN,
+    DetectionSeed,
+    TrailSeed,
+    seed_detection,
+)
 from awscompliance import organization
 from awscompliance.organization import discover_organization
 
@@ -107,6 +117,8 @@ class AccountSeed:
     report_denied: bool = False
     # The account is closed (SUSPENDED) and must not be audited.
     closed: bool = False
+    # What the account set up to detect root use, in the demo's home Region.
+    detection: DetectionSeed = DetectionSeed()
 
 
 def _root(**credentials: Any) -> PrincipalSeed:
@@ -124,20 +136,36 @@ _LEGACY_SERVICE = PrincipalSeed(
     "legacy-batch", access_keys=(KeySeed(age_days=1200, active=False), KeySeed(age_days=700, last_used_days=90)),
 )
 
+# Detection set up by several accounts. The security baseline turns GuardDuty on and deploys every
+# AWS managed Config rule on root; monitored accounts also build their own CIS root-use alarm.
+_BASELINE = DetectionSeed(guardduty_enabled=True, config_rules=ALL_ROOT_CONFIG_RULES)
+_MONITORED = DetectionSeed(trail=TrailSeed(), guardduty_enabled=True, config_rules=ALL_ROOT_CONFIG_RULES)
+
 MANAGEMENT_ACCOUNT = AccountSeed(
     name="management",
     ou_path=(),
-    story="Hardware MFA, no keys, root last signed in 200 days ago: passes every root control.",
+    story=(
+        "Hardware MFA, no keys, root last signed in 200 days ago: passes every root control. Its organization "
+        "trail logs every member to S3 only, so no metric filter sees root use."
+    ),
     root=_root(has_password=True, password_last_used_days=200, hardware_mfa=("GAHT10000001",)),
     users=(_ADMIN, _DEPLOYER),
     age_days=2500,
+    detection=DetectionSeed(
+        trail=TrailSeed(name="organization-trail", organization=True, deliver_to_logs=False),
+        guardduty_enabled=True,
+        config_rules=ALL_ROOT_CONFIG_RULES,
+    ),
 )
 
 MEMBER_ACCOUNTS = (
     AccountSeed(
         name="security-tooling",
         ou_path=("Security",),
-        story="Root uses hardware MFA while an IAM user's virtual device is named root-account-mfa-device.",
+        story=(
+            "Root uses hardware MFA while an IAM user's virtual device is named root-account-mfa-device. "
+            "Its own trail completes the CIS root-use alarm."
+        ),
         root=_root(has_password=True, hardware_mfa=("GAHT10000002",)),
         users=(
             PrincipalSeed("carol.secops", has_password=True, password_last_used_days=3,
@@ -145,52 +173,92 @@ MEMBER_ACCOUNTS = (
             _ANALYST,
         ),
         age_days=2000,
+        detection=_MONITORED,
     ),
     AccountSeed(
         name="log-archive",
         ou_path=("Security",),
-        story="Root credentials removed centrally: no password, no MFA, no keys.",
+        story="Root credentials removed centrally: no password, no MFA, no keys. Only the organization trail logs it.",
         root=_root(has_password=False),
         users=(_DEPLOYER,),
         age_days=2000,
+        detection=_BASELINE,
+    ),
+    AccountSeed(
+        name="audit",
+        ou_path=("Security",),
+        story=(
+            "Root has a password and no MFA, but the Security OU's SCP denies root every action outside "
+            "centralized root sessions."
+        ),
+        root=_root(has_password=True, password_last_used_days=700),
+        users=(_ANALYST,),
+        age_days=2000,
+        detection=_MONITORED,
     ),
     AccountSeed(
         name="prod-payments",
         ou_path=("Workloads", "Production"),
-        story="Root signed in 2 days ago and uses only a virtual MFA device named ops-phone.",
+        story=(
+            "Root signed in 2 days ago and uses only a virtual MFA device named ops-phone. Production's SCP "
+            "allows root only from the corporate networks."
+        ),
         root=_root(has_password=True, password_last_used_days=2, virtual_mfa=("ops-phone",)),
         users=(_ADMIN, _DEPLOYER, _ANALYST),
+        detection=_MONITORED,
     ),
     AccountSeed(
         name="prod-web",
         ou_path=("Workloads", "Production"),
-        story="Root has a password without MFA and an active access key used yesterday.",
+        story=(
+            "Root has a password without MFA and an active access key used yesterday, which Production's "
+            "BoolIfExists SCP denies. Its root filter counts console sign-ins only, GuardDuty is suspended."
+        ),
         root=_root(has_password=True, access_keys=(KeySeed(age_days=600, last_used_days=1),)),
         users=(_DEPLOYER, _LEGACY_SERVICE),
+        detection=DetectionSeed(
+            trail=TrailSeed(filter_pattern=ROOT_CONSOLE_LOGIN_PATTERN),
+            guardduty_enabled=False,
+            config_rules=("IAM_ROOT_ACCESS_KEY_CHECK",),
+        ),
     ),
     AccountSeed(
         name="prod-data",
         ou_path=("Workloads", "Production"),
-        story="Root has a hardware key and a virtual device, and an inactive access key it still owns.",
+        story=(
+            "Root has a hardware key and a virtual device, and an inactive access key it still owns. Its "
+            "root-use metric filter has no alarm."
+        ),
         root=_root(
             has_password=True, password_last_used_days=200, hardware_mfa=("GAHT10000006",),
             virtual_mfa=("backup-phone",), access_keys=(KeySeed(age_days=800, last_used_days=500, active=False),),
         ),
         users=(_ADMIN, _ANALYST),
+        detection=DetectionSeed(trail=TrailSeed(alarm=False), guardduty_enabled=True, config_rules=ALL_ROOT_CONFIG_RULES),
     ),
     AccountSeed(
         name="staging-payments",
         ou_path=("Workloads", "NonProduction"),
-        story="Root's only MFA device is virtual, under AWS's old default name root-account-mfa-device.",
+        story=(
+            "Root's only MFA device is virtual, under AWS's old default name root-account-mfa-device. Its "
+            "alarm chain hangs on a single-Region trail; no GuardDuty, no Config rules."
+        ),
         root=_root(has_password=True, password_last_used_days=300, virtual_mfa=("root-account-mfa-device",)),
         users=(_DEPLOYER,),
+        detection=DetectionSeed(trail=TrailSeed(multi_region=False)),
     ),
     AccountSeed(
         name="staging-web",
         ou_path=("Workloads", "NonProduction"),
-        story="Hardware MFA, no keys, root never signed in: passes every root control.",
+        story=(
+            "Hardware MFA, no keys, root never signed in: passes every root control. AWS Config lacks the "
+            "hardware MFA rule."
+        ),
         root=_root(has_password=True, hardware_mfa=("GAHT10000008",)),
         users=(_DEPLOYER, _LEGACY_SERVICE),
+        detection=DetectionSeed(
+            guardduty_enabled=True, config_rules=("ROOT_ACCOUNT_MFA_ENABLED", "IAM_ROOT_ACCESS_KEY_CHECK")
+        ),
     ),
     AccountSeed(
         name="dev-alpha",
@@ -203,10 +271,14 @@ MEMBER_ACCOUNTS = (
     AccountSeed(
         name="dev-beta",
         ou_path=("Workloads", "NonProduction", "Development"),
-        story="Root has a password and no MFA; it has never signed in.",
+        story=(
+            "Root has a password and no MFA; it has never signed in. NonProduction's MFA SCP uses plain Bool, "
+            "which lets access-key requests through."
+        ),
         root=_root(has_password=True),
         users=(_ANALYST, _DEPLOYER),
         age_days=120,
+        detection=DetectionSeed(guardduty_enabled=False),
     ),
     AccountSeed(
         name="sandbox-research",
@@ -247,6 +319,106 @@ _DENY_REPORT_SCP = {
 }
 
 
+@dataclass(frozen=True)
+class ScpSeed:
+    """A service control policy of the demo organization and the OUs it is attached to."""
+
+    name: str
+    description: str
+    document: dict[str, Any]
+    # OU paths from the organization root, as in `AccountSeed.ou_path`.
+    targets: tuple[tuple[str, ...], ...]
+
+
+# Root's ARN in any account, which aws:PrincipalArn carries for requests signed by a root user.
+_ANY_ROOT = "arn:aws:iam::*:root"
+# The corporate egress ranges that root may use in Production. These documentation ranges
+# (RFC 5737) stand in for an organization's public addresses.
+CORPORATE_CIDRS = ("192.0.2.0/24", "198.51.100.0/24")
+
+
+def _deny_root_without_mfa(bool_operator: str) -> dict[str, Any]:
+    # Requests signed with access keys carry no aws:MultiFactorAuthPresent key. BoolIfExists
+    # counts the missing key as a match and denies them too; plain Bool does not match them.
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyRootWithoutMfa",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {
+                    bool_operator: {"aws:MultiFactorAuthPresent": "false"},
+                    "ArnLike": {"aws:PrincipalArn": _ANY_ROOT},
+                },
+            }
+        ],
+    }
+
+
+SERVICE_CONTROL_POLICIES = (
+    ScpSeed(
+        name="RequireRootMfa-Production",
+        description="Denies the root user every action without MFA",
+        document=_deny_root_without_mfa("BoolIfExists"),
+        targets=(("Workloads", "Production"),),
+    ),
+    # The same intent written with plain Bool, which leaves access-key requests allowed.
+    ScpSeed(
+        name="RequireRootMfa-NonProduction",
+        description="Denies the root user every action without MFA",
+        document=_deny_root_without_mfa("Bool"),
+        targets=(("Workloads", "NonProduction"),),
+    ),
+    ScpSeed(
+        name="RootAllowedNetworks",
+        description="Denies the root user requests from outside the corporate networks",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyRootOutsideCorporateNetworks",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    # Requests that an AWS service makes with root's credentials do not come from
+                    # root's address, so aws:ViaAWSService=false leaves them out.
+                    "Condition": {
+                        "NotIpAddress": {"aws:SourceIp": list(CORPORATE_CIDRS)},
+                        "Bool": {"aws:ViaAWSService": "false"},
+                        "ArnLike": {"aws:PrincipalArn": _ANY_ROOT},
+                    },
+                }
+            ],
+        },
+        targets=(("Workloads", "Production"),),
+    ),
+    ScpSeed(
+        name="DenyRootUser",
+        description="Denies the root user every action, except centralized root sessions",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyRootUser",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    # Only sessions that centralized root access starts (sts:AssumeRoot) carry
+                    # aws:AssumedRoot, so Null=true matches every other root request.
+                    "Condition": {
+                        "ArnLike": {"aws:PrincipalArn": _ANY_ROOT},
+                        "Null": {"aws:AssumedRoot": "true"},
+                    },
+                }
+            ],
+        },
+        targets=(("Security",),),
+    ),
+)
+
+
 @contextlib.contextmanager
 def start_demo(*, now: datetime | None = None) -> Iterator[list[AccountTarget]]:
     """Start the simulated organization and yield one target per active account, sorted by id.
@@ -266,6 +438,7 @@ def start_demo(*, now: datetime | None = None) -> Iterator[list[AccountTarget]]:
         stack.enter_context(moto_root.seeded_random(_RANDOM_SEED))
         stack.enter_context(mock_aws())
         adaptation = stack.enter_context(moto_root.root_user_adaptation())
+        stack.enter_context(moto_root.organization_trails_in_members())
 
         targets = _build_organization(adaptation, now.astimezone(timezone.utc), lifetime)
         logger.info("demo organization started with %d active accounts", len(targets))
@@ -298,7 +471,16 @@ def _fake_environment() -> Iterator[None]:
 
 def _seeding_session(**kwargs: Any) -> boto3.Session:
     # Seeding writes (CreateUser, CreateAccount, ...), so it cannot use the audit sessions.
-    return boto3.Session(region_name=REGION, **kwargs)
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _shared_loader())
+    return boto3.Session(botocore_session=core, region_name=REGION, **kwargs)
+
+
+@functools.cache
+def _shared_loader() -> botocore.loaders.Loader:
+    # Each botocore session reads the service models and endpoints from disk through its own
+    # loader. One loader for every seeding session reads each of them once, not once per account.
+    return botocore.loaders.create_loader()
 
 
 def _management_session(lifetime: _Lifetime) -> boto3.Session:
@@ -327,16 +509,24 @@ def _build_organization(
     organizations = seeder.client("organizations")
     organizations.create_organization(FeatureSet="ALL")
     root_id = organizations.list_roots()["Roots"][0]["Id"]
+    # AWS applies SCPs only once this policy type is enabled on the root. It then attaches the AWS
+    # managed FullAWSAccess SCP to the root, every OU and every account, as moto does at creation.
+    organizations.enable_policy_type(RootId=root_id, PolicyType="SERVICE_CONTROL_POLICY")
     management_id = seeder.client("sts").get_caller_identity()["Account"]
 
     moto_root.rename_organization_account(management_id, MANAGEMENT_ACCOUNT.name)
+    _enable_centralized_root_access(seeder.client("iam"))
     _seed_account(seeder.client("iam"), management_id, MANAGEMENT_ACCOUNT, now)
+    seed_detection(seeder, management_id, MANAGEMENT_ACCOUNT.detection)
 
     ou_ids = _create_organizational_units(organizations, root_id)
+    _attach_service_control_policies(organizations, ou_ids)
     deny_policy_id = _create_deny_report_policy(organizations)
     for seed in MEMBER_ACCOUNTS:
         account_id = _create_member_account(organizations, root_id, ou_ids, seed)
-        _seed_account(_assumed_seeding_session(seeder, account_id).client("iam"), account_id, seed, now)
+        member = _assumed_seeding_session(seeder, account_id)
+        _seed_account(member.client("iam"), account_id, seed, now)
+        seed_detection(member, account_id, seed.detection)
         if seed.report_denied:
             organizations.attach_policy(PolicyId=deny_policy_id, TargetId=ou_ids[seed.ou_path])
             caller = f"arn:aws:sts::{account_id}:assumed-role/{MEMBER_ROLE_NAME}/{ROLE_SESSION_NAME}"
@@ -358,6 +548,27 @@ def _create_organizational_units(organizations: Any, root_id: str) -> dict[tuple
             created = organizations.create_organizational_unit(ParentId=ou_ids[path[:-1]], Name=path[-1])
             ou_ids[path] = created["OrganizationalUnit"]["Id"]
     return ou_ids
+
+
+def _enable_centralized_root_access(iam: Any) -> None:
+    # Centralized root access lets the management account delete members' root credentials
+    # (RootCredentialsManagement) and start root sessions in members (RootSessions). Members
+    # created afterwards have no root credentials, and enabling it deletes none that exist.
+    iam.enable_organizations_root_credentials_management()
+    iam.enable_organizations_root_sessions()
+
+
+def _attach_service_control_policies(organizations: Any, ou_ids: dict[tuple[str, ...], str]) -> None:
+    for seed in SERVICE_CONTROL_POLICIES:
+        policy = organizations.create_policy(
+            Name=seed.name,
+            Description=seed.description,
+            Type="SERVICE_CONTROL_POLICY",
+            Content=json.dumps(seed.document),
+        )
+        policy_id = policy["Policy"]["PolicySummary"]["Id"]
+        for target in seed.targets:
+            organizations.attach_policy(PolicyId=policy_id, TargetId=ou_ids[target])
 
 
 def _create_deny_report_policy(organizations: Any) -> str:
@@ -432,11 +643,17 @@ def _active_targets(lifetime: _Lifetime) -> list[AccountTarget]:
     """Discover the demo organization exactly as --org discovers a real one."""
     targets = discover_organization(functools.partial(_management_session, lifetime), source=SOURCE)
     return [
-        AccountTarget(target.account, functools.partial(_checked_factory, target.session_factory, lifetime))
+        AccountTarget(
+            target.account,
+            functools.partial(_checked_call, target.session_factory, lifetime),
+            # The context reads the SCPs through the management session's clients, which must not
+            # outlive moto either.
+            functools.partial(_checked_call, target.context_factory, lifetime) if target.context_factory else None,
+        )
         for target in targets
     ]
 
 
-def _checked_factory(factory: Callable[[], boto3.Session], lifetime: _Lifetime) -> boto3.Session:
+def _checked_call(factory: Callable[[], Any], lifetime: _Lifetime) -> Any:
     _check_running(lifetime)
     return factory()
