@@ -245,6 +245,9 @@ class ComplianceRun:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
         outcome = yield
         test_report: pytest.TestReport = outcome.get_result()
+        if call.excinfo is not None and call.excinfo.errisinstance(AccountEvidenceError):
+            # The verdict's message is the whole story; a traceback of the fixture would add noise.
+            test_report.longrepr = f"{call.excinfo.value}"
         label = _parameter_label(item)
         marker = item.get_closest_marker("control")
         if label is None or marker is None:
