@@ -81,7 +81,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--external-id", metavar="ID", help="External id passed to AssumeRole with --org (default: none).")
     group.addoption("--accounts", metavar="IDS", help="Audit only these comma-separated account ids (default: all).")
     group.addoption("--exclude-accounts", metavar="IDS", help="Skip these comma-separated account ids (default: none).")
-    group.addoption("--ou", metavar="OU_ID", help="With --org, audit only the accounts under this OU, e.g. ou-ab12-cd34ef56.")
+    group.addoption(
+        "--ou", metavar="OU_ID", help="With --org or --demo, audit only the accounts under this OU, e.g. ou-ab12-cd34ef56."
+    )
     group.addoption(
         "--credential-reports",
         metavar="PATH",
@@ -164,6 +166,8 @@ class ComplianceRun:
     # Node ids selected to run that ended without a verdict and could not be tied to a control.
     not_run: list[str] = field(default_factory=list)
     summary_rows: list[reporting.SummaryRow] = field(default_factory=list)
+    # Whether some selected test ended without a verdict, as findings.json's "complete" says.
+    incomplete: bool = False
     handoff_dir: Path | None = None
 
     # --- before collection -------------------------------------------------------------
@@ -282,6 +286,7 @@ class ComplianceRun:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
         unjudged = self._findings_for_unjudged_tests()
+        self.incomplete = bool(unjudged or self.not_run)
         findings = list(self.findings.values()) + unjudged
         self.summary_rows = reporting.fleet_summary(findings)
         if self.config.option.collectonly:
@@ -327,6 +332,19 @@ class ComplianceRun:
         cells.insert(4, f"<td>{html.escape(reporting.organization_role(evidence) if evidence else '')}</td>")
         cells.insert(5, f"<td>{html.escape(format_value(generated) if generated else '')}</td>")
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        """Show each verdict's message in its row, passes included, which have no log otherwise."""
+        finding = dict(getattr(report, "user_properties", [])).get(FINDING_PROPERTY)
+        if finding is None:
+            return
+        # pytest-html renders these lines as HTML, so the message is escaped.
+        line = html.escape(f"Verdict: {finding['status']}. {finding['message']}") + "\n"
+        if data == ["No log output captured."]:
+            data[:] = [line]
+        else:
+            data.insert(0, line)
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if hasattr(self.config, "workerinput"):
             return
@@ -334,6 +352,11 @@ class ComplianceRun:
         for line in reporting.summary_lines(self.summary_rows, len(self.evidence)):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
+        if self.incomplete:
+            terminalreporter.write_line(
+                "findings are incomplete: some tests ended without a verdict (see the error findings and not_run)",
+                yellow=True,
+            )
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -401,6 +424,13 @@ class ComplianceRun:
         # pytest-html renders environment values as HTML, so every value is escaped here.
         metadata["Evaluation time"] = format_value(self.settings.as_of)
         metadata["Root usage window (days)"] = str(self.settings.root_usage_days)
+        metadata["Home Region"] = html.escape(self.config.getoption("region") or "the session's Region (us-east-1 unless configured)")
+        scope = [
+            f"{option} {self.config.getoption(name)}"
+            for option, name in (("--accounts", "accounts"), ("--exclude-accounts", "exclude_accounts"), ("--ou", "ou"))
+            if self.config.getoption(name)
+        ]
+        metadata["Account filters"] = html.escape("; ".join(scope) or "none")
         metadata["Sources"] = html.escape(_summarize_sources(item.account.source for item in self.evidence.values()))
         if generated:
             metadata["Credential reports generated"] = f"{format_value(generated[0])} to {format_value(generated[-1])}"

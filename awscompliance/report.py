@@ -161,7 +161,7 @@ def summary_html(rows: Sequence[SummaryRow], account_count: int) -> str:
         )
         body.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
     return (
-        f"<h2>Fleet summary: {account_count} accounts</h2>"
+        f"<h2>Fleet summary: {account_count} account{'' if account_count == 1 else 's'}</h2>"
         '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         "<p>Violations % counts only evaluated accounts (pass or fail); errors and skips are listed apart.</p>"
@@ -172,7 +172,7 @@ def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
     """Render the fleet summary as plain-text lines for the terminal."""
     width = max(len(row.control) for row in rows) if rows else 10
     lines = [
-        f"{account_count} accounts",
+        f"{account_count} account" if account_count == 1 else f"{account_count} accounts",
         f"{'control':<{width}}  evaluated  violations       %  errors  skipped",
     ]
     for row in rows:

@@ -747,6 +747,14 @@ class IpRestriction:
     probe_addresses: tuple[str, ...] = ()
 
 
+def _shown_actions(actions: Sequence[str]) -> str:
+    """Name probe actions for a message; the synthetic one stands for every action no SCP names."""
+    shown = [action for action in actions if action != SYNTHETIC_ACTION]
+    if SYNTHETIC_ACTION in actions:
+        shown.append("any action that no SCP names")
+    return ", ".join(shown)
+
+
 def root_mfa_enforcement(path: Sequence[Level], root_arn: str) -> MfaEnforcement:
     """Probe whether the SCPs on `path` deny the root user `root_arn` every action without MFA.
 
@@ -782,17 +790,17 @@ def root_mfa_enforcement(path: Sequence[Level], root_arn: str) -> MfaEnforcement
         message = (
             f"SCPs deny root user {root_arn} without MFA only when a request carries "
             f"aws:MultiFactorAuthPresent=false, as console sign-ins do. Requests signed with access keys "
-            f"carry no such key, so root can still call {', '.join(access_key.allowed_actions)} with access keys. "
+            f"carry no such key, so root can still call {_shown_actions(access_key.allowed_actions)} with access keys. "
             "A plain Bool condition behaves this way. Use BoolIfExists so that a missing key counts as no MFA. "
             f"Denying statements: {_describe_refs(denying)}."
         )
         return MfaEnforcement(CONSOLE_ONLY, denying, message, allowed_without_mfa=allowed)
     message = (
         f"No SCP on the path denies root user {root_arn} every action without MFA: root can call "
-        f"{', '.join(console.allowed_actions)} after a console sign-in without MFA"
+        f"{_shown_actions(console.allowed_actions)} after a console sign-in without MFA"
     )
     if access_key.allowed_actions:
-        message += f", and {', '.join(access_key.allowed_actions)} with access keys"
+        message += f", and {_shown_actions(access_key.allowed_actions)} with access keys"
     message += "."
     if denying:
         message += f" Statements that deny some probes: {_describe_refs(denying)}."
@@ -853,7 +861,8 @@ def root_ip_restriction(path: Sequence[Level], root_arn: str) -> IpRestriction:
     if open_actions:
         message = (
             f"No SCP confines root user {root_arn} to an IP allow list: no statement with an aws:SourceIp "
-            f"condition denies {', '.join(_unique(open_actions))} from {' or '.join(_unique(open_addresses))}."
+            f"condition denies {_shown_actions(_unique(open_actions))} from {' or '.join(_unique(open_addresses))} "
+            "(documentation addresses chosen outside every allow list on the path)."
         )
         if other_denies:
             others = _describe_refs(_unique(other_denies))

@@ -114,9 +114,11 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
     (conflicting sources, a missing path, no credentials), which stops the run with one message.
     """
     options = read_options(config)
-    evidence = _gather(options, progress)
-    evidence = link_management_detection(_deduplicate(evidence))
-    evidence += _requested_but_missing(options.account_filter, evidence)
+    gathered = _gather(options, progress)
+    evidence = link_management_detection(_deduplicate(gathered.evidence))
+    # The management account may have been collected only for the members' organization trail.
+    evidence = _filtered(evidence, options.account_filter)
+    evidence += _requested_but_missing(options.account_filter, evidence, gathered.discovered)
     if not evidence:
         raise pytest.UsageError(
             "No account is left to audit: the account filters (--accounts, --exclude-accounts, --ou) exclude every account."
@@ -124,10 +126,18 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
     return evidence
 
 
-def _gather(options: SourceOptions, progress: Progress | None) -> list[Evidence]:
-    account_filter = options.account_filter
+@dataclass
+class _Gathered:
+    """What a source produced: the evidence, and every account id it found before filtering."""
+
+    evidence: list[Evidence]
+    discovered: set[str]
+
+
+def _gather(options: SourceOptions, progress: Progress | None) -> _Gathered:
     if options.reports:
-        return _filtered(_offline(Path(options.reports)), account_filter)
+        loaded = _offline(Path(options.reports))
+        return _Gathered(loaded, {item.account_id for item in loaded if item.account_id})
 
     from awscompliance import collect
 
@@ -137,13 +147,40 @@ def _gather(options: SourceOptions, progress: Progress | None) -> list[Evidence]
         from awscompliance.demo import start_demo
 
         with start_demo() as targets:
-            targets = _filtered_targets(targets, account_filter)
-            collected = collect.collect_all(targets, settings, workers=options.workers, progress=timed)
-        return _filtered(collected, account_filter)
+            chosen = _chosen_targets(targets, options.account_filter)
+            collected = collect.collect_all(chosen, settings, workers=options.workers, progress=timed)
+        return _Gathered(collected, _ids(targets) | _ids_of(collected))
 
-    targets = _filtered_targets(_live_targets(options), account_filter)
-    collected = collect.collect_all(targets, settings, workers=options.workers, progress=timed)
-    return _filtered(collected, account_filter)
+    targets = _live_targets(options)
+    chosen = _chosen_targets(targets, options.account_filter)
+    collected = collect.collect_all(chosen, settings, workers=options.workers, progress=timed)
+    return _Gathered(collected, _ids(targets) | _ids_of(collected))
+
+
+def _chosen_targets(targets: list[AccountTarget], account_filter: AccountFilter) -> list[AccountTarget]:
+    """Apply the filters, keeping the management account when members are chosen without it.
+
+    An organization trail's log group, metric filters and alarms live in the management account,
+    so its detection evidence is needed to judge any member's root-use alarm. Its own findings
+    are dropped again after linking when the filters exclude it.
+    """
+    if account_filter.ou and not any(account_filter.ou in target.account.ou_path for target in targets):
+        raise pytest.UsageError(
+            f"--ou {account_filter.ou} contains no ACTIVE account of the organization; check the OU id."
+        )
+    chosen = _filtered_targets(targets, account_filter)
+    management = [target for target in targets if target.account.organization_role == "management"]
+    if chosen and management and management[0] not in chosen:
+        chosen.append(management[0])
+    return chosen
+
+
+def _ids(targets: list[AccountTarget]) -> set[str]:
+    return {target.account.account_id for target in targets if target.account.account_id}
+
+
+def _ids_of(evidence: list[Evidence]) -> set[str]:
+    return {item.account_id for item in evidence if item.account_id}
 
 
 def _deduplicate(evidence: list[Evidence]) -> list[Evidence]:
@@ -181,11 +218,17 @@ def link_management_detection(evidence: list[Evidence]) -> list[Evidence]:
     return evidence
 
 
-def _requested_but_missing(account_filter: AccountFilter, evidence: list[Evidence]) -> list[Evidence]:
-    """Give an error to each account named with --accounts that no source found, rather than drop it."""
+def _requested_but_missing(
+    account_filter: AccountFilter, evidence: list[Evidence], discovered: set[str] | None = None
+) -> list[Evidence]:
+    """Give an error to each account named with --accounts that no source found, rather than drop it.
+
+    An account that a source found but another filter (--ou, --exclude-accounts) excluded is
+    left out as the filters say.
+    """
     if account_filter.include is None:
         return []
-    found = {item.account_id for item in evidence}
+    found = {item.account_id for item in evidence} | (discovered or set())
     return [
         Evidence(
             account=Account(account_id=account_id, source="--accounts"),

@@ -378,9 +378,15 @@ class TestSeededOrganization:
         for cidr in CORPORATE_CIDRS:
             assert cidr in verdict.message
 
-    @pytest.mark.parametrize("name", ["staging-web", "dev-beta", "security-tooling", "sandbox-research"])
+    @pytest.mark.parametrize("name", ["staging-web", "dev-beta", "sandbox-research"])
     def test_ip_allow_list_fails_elsewhere(self, verdicts, name):
         assert verdicts["root-ip-restricted"][name].status is Status.FAIL
+
+    def test_root_denied_entirely_counts_as_restricted(self, verdicts):
+        verdict = verdicts["root-ip-restricted"]["security-tooling"]
+
+        assert verdict.status is Status.PASS
+        assert "denied entirely" in verdict.message or "entirely" in verdict.message
 
     def test_sibling_ou_scps_not_applied(self, evidence):
         names = {name for level in policy_names(evidence["dev-beta"]) for name in level}

@@ -310,3 +310,21 @@ def test_unsupported_condition_is_error(organization):
 
     assert verdict.status is Status.ERROR
     assert "DateGreaterThan" in verdict.message or "aws:CurrentTime" in verdict.message
+
+
+def test_mfa_on_but_root_key_not_enforced(organization):
+    iam = _member_iam(organization.ids["office-with-mfa"])
+    iam.create_access_key(UserName="<root_account>")
+    evidence = audit(discover_organization(default_target().session_factory))
+    verdict = verdicts("root-mfa-enforced", evidence)[organization.ids["office-with-mfa"]]
+
+    assert verdict.status is Status.FAIL
+    assert "access key 1" in verdict.message
+
+
+def test_root_denied_entirely_is_ip_restricted(organization, evidence):
+    verdict = verdicts("root-ip-restricted", evidence)[organization.ids["sealed-no-mfa"]]
+
+    assert verdict.status is Status.PASS
+    assert "entirely" in verdict.message
+

@@ -1313,7 +1313,7 @@ def test_decision_describe_allow():
 
 # (path, status, root denied entirely, denying policy ids, texts the message must contain)
 MFA_CASES = [
-    pytest.param(_path(), NOT_ENFORCED, False, (), ("No SCP on the path", SYNTHETIC_ACTION), id="full-access-only"),
+    pytest.param(_path(), NOT_ENFORCED, False, (), ("No SCP on the path", "any action that no SCP names"), id="full-access-only"),
     pytest.param(
         _path(root=(FULL_ACCESS, ROOT_MFA)),
         ENFORCED,
@@ -1343,7 +1343,7 @@ MFA_CASES = [
         NOT_ENFORCED,
         False,
         ("p-rootmfa04",),
-        (SYNTHETIC_ACTION, "deny some probes"),
+        ("any action that no SCP names", "deny some probes"),
         id="named-services-only",
     ),
     pytest.param(_path(root=(FULL_ACCESS, ROLE_MFA)), NOT_ENFORCED, False, (), ("iam:CreateUser",), id="roles-only"),
@@ -1537,7 +1537,7 @@ IP_CASES = [
         ("No SCP confines",),
         id="allow-list-roles-only",
     ),
-    pytest.param(_path(), False, (), (), ("No SCP confines", SYNTHETIC_ACTION), id="full-access-only"),
+    pytest.param(_path(), False, (), (), ("No SCP confines", "any action that no SCP names"), id="full-access-only"),
     pytest.param(_path_in_org("Prod"), False, (), (), ("No SCP confines",), id="sibling-ou-only"),
     pytest.param(
         _path_in_org("Sandbox"),

@@ -108,7 +108,7 @@ def root_use_detected_by_guardduty(evidence: Evidence, settings: AuditSettings) 
             Status.PASS,
             f"GuardDuty detector {enabled[0].detector_id} in {region} has Status=ENABLED, so it reports root use "
             f"as finding {GUARDDUTY_ROOT_FINDING}. That finding has severity Low: an alert route that filters by "
-            "severity drops it, so route it by finding type.",
+            "severity can drop it, so route it by finding type.",
             facts,
         )
 
@@ -161,7 +161,7 @@ def root_config_rules(evidence: Evidence, settings: AuditSettings) -> Verdict:
         return Verdict(
             ROOT_CONFIG_RULES,
             Status.FAIL,
-            f"AWS Config in {region} lacks the managed rules {listed}. Deploy them in {region}, with a "
+            f"AWS Config in {region} lacks the managed rule(s) {listed}. Deploy each in {region}, with a "
             "configuration recorder running there.",
             facts,
         )
@@ -222,7 +222,8 @@ def _detection_or_verdict(control: str, evidence: Evidence) -> DetectionEvidence
             control,
             Status.SKIP,
             "The detection evidence (CloudTrail, CloudWatch, SNS, GuardDuty, AWS Config) was not collected for "
-            "this account; offline reports hold none. Audit the account live to judge this control.",
+            "this account; offline reports hold none unless saved by --save-evidence from a live run. Audit the "
+            "account live to judge this control.",
             source,
         )
     return detection

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from awscompliance import scp
-from awscompliance.controls.root import mfa_fact, password_fact, root_row_or_verdict
+from awscompliance.controls.root import api_credentials, mfa_fact, password_fact, root_row_or_verdict
 from awscompliance.credential_report import CredentialRow
 from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
 from awscompliance.organization import (
@@ -94,25 +94,28 @@ def root_mfa_enforced(evidence: Evidence, settings: AuditSettings) -> Verdict:
 
     mfa = mfa_fact(evidence, row)
     password = password_fact(evidence, row)
-    facts = mfa.facts | password.facts
-    if mfa.value is True:
+    keys = api_credentials(evidence, row)
+    facts = mfa.facts | password.facts | {"api_credentials": keys}
+    # Account MFA and a missing password protect sign-in only: access-key and certificate
+    # requests carry no MFA, so with such a credential only an SCP can still require MFA.
+    if not keys and mfa.value is True:
         return Verdict(control, Status.PASS, f"Root MFA is enabled at the account level ({mfa.shown}).", facts)
-    if password.value is False:
+    if not keys and password.value is False:
         return Verdict(
             control, Status.PASS, f"Root has no password ({password.shown}), so root cannot sign in at all.", facts
         )
+    gap = _mfa_gap(mfa, password, keys)
 
     context = evidence.organization
     if context is None or context.role not in (MANAGEMENT, MEMBER):
-        return Verdict(control, Status.SKIP, f"Root has no MFA ({mfa.shown}); {_NO_ORGANIZATION_EVIDENCE}", facts)
+        return Verdict(control, Status.SKIP, f"{gap} {_NO_ORGANIZATION_EVIDENCE}", facts)
     facts["organization_role"] = context.role
     if context.role == MANAGEMENT:
-        # SCPs never apply to the management account, so only account-level MFA protects its root.
+        # SCPs never apply to the management account, so nothing else can require MFA of its root.
         return Verdict(
             control,
             Status.FAIL,
-            f"Root of the management account has no MFA ({mfa.shown}) and SCPs never apply to the management "
-            "account. Enable MFA for its root user.",
+            f"{gap} SCPs never apply to the management account. {_mfa_remedy(keys)}",
             facts,
         )
 
@@ -125,16 +128,32 @@ def root_mfa_enforced(evidence: Evidence, settings: AuditSettings) -> Verdict:
         return Verdict(control, Status.ERROR, f"The SCPs cannot be evaluated: {error}", facts)
 
     facts["scp_mfa_enforcement"] = enforcement.status
-    if enforcement.status == "enforced":
-        return Verdict(control, Status.PASS, f"Root has no MFA ({mfa.shown}), but {enforcement.message}", facts)
+    if enforcement.status == scp.ENFORCED:
+        return Verdict(control, Status.PASS, f"{gap} However, {_lower_first(enforcement.message)}", facts)
     return Verdict(
         control,
         Status.FAIL,
-        f"Root has a password{_password_detail(password)} and no MFA ({mfa.shown}). {enforcement.message} "
-        "Enable MFA for root, or attach an SCP that denies root every action when aws:MultiFactorAuthPresent "
-        "is false, using BoolIfExists.",
+        f"{gap} {enforcement.message} {_mfa_remedy(keys)} Or attach an SCP that denies root every action when "
+        "aws:MultiFactorAuthPresent is false, using BoolIfExists.",
         facts,
     )
+
+
+def _mfa_gap(mfa: Any, password: Any, keys: list[str]) -> str:
+    """Describe how root can act without MFA, as the first sentence of a verdict."""
+    if keys:
+        return f"Root has {', '.join(keys)}, which make requests without MFA whatever the account's MFA setting ({mfa.shown})."
+    return f"Root has a password{_password_detail(password)} and no MFA ({mfa.shown})."
+
+
+def _mfa_remedy(keys: list[str]) -> str:
+    if keys:
+        return "Delete root's access keys and signing certificates."
+    return "Enable MFA for the root user."
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def root_ip_restricted(evidence: Evidence, settings: AuditSettings) -> Verdict:
@@ -155,12 +174,16 @@ def root_ip_restricted(evidence: Evidence, settings: AuditSettings) -> Verdict:
         return path
     try:
         restriction = scp.root_ip_restriction(path, row.arn)
+        enforcement = scp.root_mfa_enforcement(path, row.arn)
     except scp.ScpEvaluationError as error:
         return Verdict(control, Status.ERROR, f"The SCPs cannot be evaluated: {error}", facts)
 
     facts["allowed_cidrs"] = list(restriction.cidrs)
     if restriction.restricted:
         return Verdict(control, Status.PASS, restriction.message, facts)
+    if enforcement.root_denied_entirely:
+        # A root that may do nothing from anywhere is restricted more than any allow list could.
+        return Verdict(control, Status.PASS, f"No source IP matters: {_lower_first(enforcement.message)}", facts)
     return Verdict(
         control,
         Status.FAIL,

@@ -363,21 +363,28 @@ def _summary_value(evidence: Evidence, key: str) -> int | None:
     return evidence.account_summary.get(key)
 
 
-def _leftover_credentials(evidence: Evidence, row: CredentialRow) -> str | None:
-    """Name any root access key or signing certificate that outlived the password."""
-    leftovers = [f"access key {key.number}" for key in row.access_keys if key.exists]
-    leftovers += [f"signing certificate {cert.number}" for cert in row.certificates if cert.exists]
-    if not leftovers and _summary_value(evidence, "AccountAccessKeysPresent"):
-        leftovers.append("an access key (AccountAccessKeysPresent)")
-    if not any("certificate" in item for item in leftovers) and _summary_value(
+def api_credentials(evidence: Evidence, row: CredentialRow) -> list[str]:
+    """Name root's access keys and signing certificates, which call AWS APIs without MFA."""
+    credentials = [f"access key {key.number}" for key in row.access_keys if key.exists]
+    credentials += [f"signing certificate {cert.number}" for cert in row.certificates if cert.exists]
+    if not any("access key" in item for item in credentials) and _summary_value(evidence, "AccountAccessKeysPresent"):
+        credentials.append("an access key (AccountAccessKeysPresent)")
+    if not any("certificate" in item for item in credentials) and _summary_value(
         evidence, "AccountSigningCertificatesPresent"
     ):
-        leftovers.append("a signing certificate (AccountSigningCertificatesPresent)")
+        credentials.append("a signing certificate (AccountSigningCertificatesPresent)")
+    return credentials
+
+
+def _leftover_credentials(evidence: Evidence, row: CredentialRow) -> str | None:
+    """Name any root access key or signing certificate that outlived the password."""
+    leftovers = api_credentials(evidence, row)
     if not leftovers:
         return None
+    pronoun = "it" if len(leftovers) == 1 else "them"
     return (
         f"Root still has {', '.join(leftovers)}, which can call AWS APIs without MFA; "
-        "the root-access-key control judges the keys. Delete them."
+        f"the root-access-key control judges the keys. Delete {pronoun}."
     )
 
 
