@@ -87,6 +87,11 @@ class Alarm:
     alarm_actions: tuple[str, ...]
     # `ActionsEnabled`: when false, the alarm changes state but notifies nobody.
     actions_enabled: bool
+    # Whether one root event (metric value 1) puts the alarm in ALARM: no dimensions, and a
+    # comparison of >= 1 or > a threshold below 1. None for metric math alarms, which are not judged.
+    fires_on_one_event: bool | None = True
+    # The alarm's condition as written, for messages, e.g. "GreaterThanOrEqualToThreshold 1.0".
+    condition: str = ""
 
 
 @dataclass(frozen=True)
@@ -405,8 +410,18 @@ def _read_metric_filter(raw: dict[str, Any], group: LogGroupRef) -> MetricFilter
         metrics=tuple(
             (transformation["metricNamespace"], transformation["metricName"])
             for transformation in raw.get("metricTransformations", [])
+            # A transformation that publishes 0 (or a value below 1) for each root event never
+            # reaches an alarm threshold of 1, so it does not count as a root-use metric.
+            if _publishes_at_least_one(transformation.get("metricValue"))
         ),
     )
+
+
+def _publishes_at_least_one(value: Any) -> bool:
+    try:
+        return float(value) >= 1
+    except (TypeError, ValueError):
+        return False  # a value taken from the event ($.field) cannot be judged
 
 
 def _collect_alarms(clients: _Clients, metric_filters: list[MetricFilter]) -> tuple[list[Alarm], str | None]:
@@ -448,8 +463,27 @@ def _read_alarm(raw: dict[str, Any], region: str, metrics: set[tuple[str, str]])
                 metric_name=metric_name,
                 alarm_actions=tuple(raw.get("AlarmActions", [])),
                 actions_enabled=bool(raw.get("ActionsEnabled", True)),
+                fires_on_one_event=_fires_on_one_event(raw),
+                condition=f"{raw.get('ComparisonOperator')} {raw.get('Threshold')}",
             )
     return None
+
+
+def _fires_on_one_event(raw: dict[str, Any]) -> bool | None:
+    """Return whether a single root event, which the metric filter counts as 1, triggers the alarm."""
+    if raw.get("Metrics"):
+        return None  # NOTE: metric math alarms are not evaluated, so they are not trusted either
+    if raw.get("Dimensions"):
+        return False  # the metric filter publishes no dimensions, so the alarm's metric stays empty
+    operator = raw.get("ComparisonOperator")
+    threshold = raw.get("Threshold")
+    if not isinstance(threshold, (int, float)):
+        return False
+    if operator == "GreaterThanOrEqualToThreshold":
+        return threshold <= 1
+    if operator == "GreaterThanThreshold":
+        return threshold < 1
+    return False
 
 
 def _collect_subscriptions(clients: _Clients, alarms: list[Alarm]) -> tuple[list[Subscription], str | None]:
@@ -632,6 +666,8 @@ def _alarm_from_dict(data: dict[str, Any], where: str) -> Alarm:
         metric_name=_optional(data, "metric_name", str, where),
         alarm_actions=tuple(actions),
         actions_enabled=_field(data, "actions_enabled", bool, where),
+        fires_on_one_event=_optional(data, "fires_on_one_event", bool, where),
+        condition=_optional(data, "condition", str, where) or "",
     )
 
 

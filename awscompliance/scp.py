@@ -593,6 +593,9 @@ def _network(value: str, where: str) -> ipaddress.IPv4Network | ipaddress.IPv6Ne
 def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     """Compile an IAM wildcard pattern: `*` matches any run of characters, `?` exactly one."""
     parts = []
+    # A run of `*` matches what one `*` matches; collapsing it keeps the regex from backtracking
+    # exponentially on patterns such as "arn*****Z".
+    pattern = re.sub(r"\*+", "*", pattern)
     for char in pattern:
         if char == "*":
             parts.append(".*")
@@ -845,16 +848,18 @@ def root_ip_restriction(path: Sequence[Level], root_arn: str) -> IpRestriction:
     other_denies: list[StatementRef] = []
     open_actions: list[str] = []
     open_addresses: list[str] = []
-    for address in addresses:
-        for action in PROBE_ACTIONS:
-            decision = _decide(parsed, Request(action, "*", _root_context(root_arn, address, mfa="true")))
-            found = [ref for ref in decision.denied_by if _SOURCE_IP in statements[ref].condition_keys]
-            if not found:
-                _raise_if_ip_statement_unevaluated(decision, statements)
-                open_actions.append(action)
-                open_addresses.append(address)
-                other_denies.extend(decision.denied_by)
-            ip_denies.extend(found)
+    # Every form of request: with MFA, a console session without it, and an access key (no key).
+    for mfa in ("true", "false", None):
+        for address in addresses:
+            for action, resource in _probe_requests(parsed):
+                decision = _decide(parsed, Request(action, resource, _root_context(root_arn, address, mfa=mfa)))
+                found = [ref for ref in decision.denied_by if _SOURCE_IP in statements[ref].condition_keys]
+                if not found:
+                    _raise_if_ip_statement_unevaluated(decision, statements)
+                    open_actions.append(action if resource == "*" else f"{action} on {resource}")
+                    open_addresses.append(address)
+                    other_denies.extend(decision.denied_by)
+                ip_denies.extend(found)
 
     denying = _unique(ip_denies)
     cidrs = _unique(cidr for ref in denying for cidr in statements[ref].source_ip_allow_list())
@@ -890,15 +895,62 @@ def _probe(
     allowed: list[str] = []
     denied_by: list[StatementRef] = []
     missing: list[LevelRef] = []
-    for action in PROBE_ACTIONS:
+    for action, resource in _probe_requests(parsed):
         for address in addresses:
-            decision = _decide(parsed, Request(action, "*", _root_context(root_arn, address, mfa)))
-            if decision.allowed:
-                allowed.append(action)
+            decision = _decide(parsed, Request(action, resource, _root_context(root_arn, address, mfa)))
+            # Only an explicit Deny counts. A missing Allow for the probe says nothing about the
+            # actions and resources that the path's Allow statements do let through.
+            if not decision.denied_by:
+                allowed.append(action if resource == "*" else f"{action} on {resource}")
                 break
             denied_by.extend(decision.denied_by)
             missing.extend(decision.missing_allow)
-    return _ProbeResult(tuple(allowed), _unique(denied_by), _unique(missing))
+    return _ProbeResult(tuple(_unique(allowed)), _unique(denied_by), _unique(missing))
+
+
+def _probe_requests(parsed: list[tuple[LevelRef, list[_Statement]]]) -> list[tuple[str, str]]:
+    """Return the (action, resource) pairs to probe: the fixed actions on every resource, plus
+    the actions and resources that a Deny's NotAction or NotResource exempts, which the fixed
+    probes would never try."""
+    actions = list(PROBE_ACTIONS)
+    resources = ["*"]
+    for _, statements in parsed:
+        for statement in statements:
+            if statement.effect != "Deny":
+                continue
+            if statement.not_action:
+                actions += [_example_of(pattern) for pattern in statement.actions if not _is_mfa_setup(pattern)]
+            if statement.not_resource:
+                resources += [_example_of(pattern) for pattern in statement.resources]
+    return [(action, resource) for action in _unique(actions) for resource in _unique(resources)]
+
+
+# Actions that an MFA-requiring Deny commonly exempts so that a principal without MFA can enroll a
+# device (AWS's "manage your own MFA" example policies). Exempting them leaves root able to set up
+# MFA, not to act, so they are not probed as gaps.
+MFA_SETUP_ACTIONS = frozenset(
+    action.lower()
+    for action in (
+        "iam:CreateVirtualMFADevice",
+        "iam:EnableMFADevice",
+        "iam:ListMFADevices",
+        "iam:ListVirtualMFADevices",
+        "iam:ResyncMFADevice",
+        "iam:GetUser",
+        "iam:ChangePassword",
+        "iam:GetAccountPasswordPolicy",
+        "sts:GetSessionToken",
+    )
+)
+
+
+def _is_mfa_setup(pattern: str) -> bool:
+    return "*" not in pattern and "?" not in pattern and pattern.lower() in MFA_SETUP_ACTIONS
+
+
+def _example_of(pattern: str) -> str:
+    """Return a concrete value that a wildcard pattern matches."""
+    return pattern.replace("*", "probe").replace("?", "x")
 
 
 def _denied_even_with_mfa(
@@ -926,8 +978,9 @@ def _root_context(root_arn: str, source_ip: str, mfa: str | None) -> dict[str, s
 
 def _mfa_probe_addresses(parsed: list[tuple[LevelRef, list[_Statement]]]) -> list[str]:
     """Return an ordinary source address plus one inside each NotIpAddress range on the path."""
-    ordinary = _address_outside(_source_ip_networks(parsed, ("ip", "not-ip")), 4) or _CANDIDATE_ADDRESSES[4][0]
-    addresses = [ordinary]
+    ranges = _source_ip_networks(parsed, ("ip", "not-ip"))
+    # One ordinary address of each family: a condition may cover only IPv4, or only IPv6.
+    addresses = [_address_outside(ranges, version) or _CANDIDATE_ADDRESSES[version][0] for version in (4, 6)]
     for network in _source_ip_networks(parsed, ("not-ip",)):
         # The first host address, or the only address of a /32 or /128.
         host = network.network_address + 1 if network.num_addresses > 2 else network.network_address

@@ -170,7 +170,8 @@ def _chosen_targets(targets: list[AccountTarget], account_filter: AccountFilter)
         )
     chosen = _filtered_targets(targets, account_filter)
     management = [target for target in targets if target.account.organization_role == "management"]
-    if chosen and management and management[0] not in chosen:
+    # An account excluded by name is never touched; members that need its trail then say so.
+    if chosen and management and management[0] not in chosen and management[0].account.account_id not in account_filter.exclude:
         chosen.append(management[0])
     return chosen
 

@@ -227,7 +227,18 @@ def test_collect_reads_whole_chain(aws):
     assert detection.metric_filters == [
         MetricFilter("cloudtrail/main", REGION, "root-use", CIS_ROOT_USE_PATTERN, (("CISBenchmark", "RootUse"),))
     ]
-    assert detection.alarms == [Alarm("root-use", REGION, "CISBenchmark", "RootUse", (arns["topic_arn"],), True)]
+    assert detection.alarms == [
+        Alarm(
+            "root-use",
+            REGION,
+            "CISBenchmark",
+            "RootUse",
+            (arns["topic_arn"],),
+            True,
+            fires_on_one_event=True,
+            condition="GreaterThanOrEqualToThreshold 1.0",
+        )
+    ]
     assert detection.subscriptions == [Subscription(arns["topic_arn"], "email", "security@example.com", True)]
 
 
@@ -798,7 +809,10 @@ def test_alarm_metric_math_alarm_collected(aws):
     detection = collect()
 
     assert [alarm.name for alarm in detection.alarms] == ["root-use-math"]
-    assert root_use_alarm(evidence_for(detection), SETTINGS).status is Status.PASS
+    # Metric math is not evaluated, so whether one root event triggers the alarm is unknown.
+    verdict = root_use_alarm(evidence_for(detection), SETTINGS)
+    assert verdict.status is Status.ERROR
+    assert "metric math" in verdict.message
 
 
 # --- preamble shared by the three controls --------------------------------------------------
@@ -1155,3 +1169,58 @@ def test_from_dict_bad_metric_pair_names_it():
 def test_from_dict_not_object():
     with pytest.raises(DetectionEvidenceError):
         detection_from_dict([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ['"Root "', '"Ro ot"', '" Root"'])
+def test_pattern_whitespace_inside_value_matters(value):
+    pattern = CIS_ROOT_USE_PATTERN.replace('"Root"', value)
+
+    assert matches_root_use_pattern(pattern) is False
+
+
+def test_pattern_whitespace_outside_values_ignored():
+    spaced = '{ $.userIdentity.type  =  "Root" &&  $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }'
+
+    assert matches_root_use_pattern(spaced) is True
+
+
+@pytest.mark.parametrize(
+    ("operator", "threshold"),
+    [("LessThanThreshold", 1), ("GreaterThanOrEqualToThreshold", 1e9), ("GreaterThanThreshold", 1)],
+)
+def test_alarm_that_never_fires_on_one_event_fails(aws, operator, threshold):
+    build_chain(alarm=False)
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+        AlarmName="root-use",
+        Namespace="CISBenchmark",
+        MetricName="RootUse",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=threshold,
+        ComparisonOperator=operator,
+        AlarmActions=[boto3.client("sns", region_name=REGION).create_topic(Name="security-alerts")["TopicArn"]],
+    )
+    verdict = root_use_alarm(evidence_for(collect()), SETTINGS)
+
+    assert verdict.status is Status.FAIL
+    assert "single root event" in verdict.message
+
+
+def test_alarm_with_dimensions_fails(aws):
+    build_chain(alarm=False)
+    boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(
+        AlarmName="root-use",
+        Namespace="CISBenchmark",
+        MetricName="RootUse",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Dimensions=[{"Name": "Account", "Value": "prod"}],
+        AlarmActions=[boto3.client("sns", region_name=REGION).create_topic(Name="security-alerts")["TopicArn"]],
+    )
+    verdict = root_use_alarm(evidence_for(collect()), SETTINGS)
+
+    assert verdict.status is Status.FAIL

@@ -1413,11 +1413,13 @@ MFA_CASES = [
         id="region-deny-and-mfa",
     ),
     pytest.param(
+        # A missing Allow for the probes says nothing about what the path's Allows let through,
+        # so only explicit Denies count as enforcement.
         _path(account=()),
-        ENFORCED,
-        True,
+        NOT_ENFORCED,
+        False,
         (),
-        (f'no Allow at account "prod" ({ACCOUNT_ID})',),
+        ("No SCP on the path",),
         id="level-without-scps",
     ),
 ]
@@ -1628,3 +1630,83 @@ def test_ip_unsupported_elsewhere_ignored():
 @pytest.mark.parametrize(("role", "applies"), [("member", True), ("management", False), (None, False)])
 def test_applies_to_role(role, applies):
     assert applies_to(role) is applies
+
+
+# --- Probes that must not mistake a gap for enforcement ------------------------------------------
+
+ROOT_CONDITION = {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}}
+
+
+def _deny(policy_id: str, statement: dict[str, Any]) -> Policy:
+    return _policy(policy_id, policy_id, {"Effect": "Deny", "Resource": "*", **statement})
+
+
+def _mfa_condition(**extra: Any) -> dict[str, Any]:
+    return {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}, **ROOT_CONDITION, **extra}
+
+
+ALLOW_SOME_SERVICES = _policy(
+    "p-allowsome", "AllowSomeServices", {"Effect": "Allow", "Action": ["dynamodb:*", "secretsmanager:*"], "Resource": "*"}
+)
+ALLOW_FROM_OFFICE = _policy(
+    "p-allowoffice",
+    "AllowFromOffice",
+    {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}},
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        _path(ous=(("Workloads", WORKLOADS_ID, (ALLOW_SOME_SERVICES,)),)),
+        _path(ous=(("Workloads", WORKLOADS_ID, (ALLOW_FROM_OFFICE,)),)),
+        _path(root=(FULL_ACCESS, _deny("p-notaction", {"NotAction": ["secretsmanager:GetSecretValue"], "Condition": _mfa_condition()}))),
+        _path(
+            root=(
+                FULL_ACCESS,
+                _policy(
+                    "p-notresource",
+                    "MfaExceptJewels",
+                    {"Effect": "Deny", "Action": "*", "NotResource": "arn:aws:s3:::crown-jewels/*", "Condition": _mfa_condition()},
+                ),
+            )
+        ),
+        _path(root=(FULL_ACCESS, _deny("p-ipv4only", {"Action": "*", "Condition": _mfa_condition(IpAddress={"aws:SourceIp": "0.0.0.0/0"})}))),
+    ],
+    ids=["allow-list-without-mfa-deny", "allow-from-office-only", "notaction-exemption", "notresource-exemption", "ipv4-only-deny"],
+)
+def test_mfa_gap_not_called_enforced(path):
+    assert root_mfa_enforcement(path, ROOT_ARN).status == NOT_ENFORCED
+
+
+def test_ip_restriction_checks_requests_without_mfa():
+    console_only = _deny(
+        "p-ipconsole",
+        {
+            "Action": "*",
+            "Condition": {
+                "NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"},
+                "Null": {"aws:MultiFactorAuthPresent": "false"},
+                **ROOT_CONDITION,
+            },
+        },
+    )
+
+    assert root_ip_restriction(_path(root=(FULL_ACCESS, console_only)), ROOT_ARN).restricted is False
+
+
+def test_ip_restriction_checks_notaction_exemptions():
+    exempting = _deny(
+        "p-ipexempt",
+        {"NotAction": ["secretsmanager:GetSecretValue"], "Condition": {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}, **ROOT_CONDITION}},
+    )
+
+    assert root_ip_restriction(_path(root=(FULL_ACCESS, exempting)), ROOT_ARN).restricted is False
+
+
+def test_wildcard_runs_do_not_backtrack():
+    # Many `*` in a row once took minutes to match; collapsed, the pattern matches at once.
+    pattern = "arn" + "*" * 40 + "Z"
+    policy = _deny("p-stars", {"Action": "*", "Condition": {"StringLike": {"aws:PrincipalArn": pattern}}})
+
+    assert root_mfa_enforcement(_path(root=(FULL_ACCESS, policy)), ROOT_ARN).status == NOT_ENFORCED

@@ -189,7 +189,18 @@ def _pattern_clauses(pattern: str) -> frozenset[str] | None:
         return None
     # With only `&&` between clauses, parentheses do not change what matches.
     body = body.replace("(", "").replace(")", "")
-    return frozenset(re.sub(r"\s+", "", clause).replace('"', "") for clause in body.split("&&"))
+    return frozenset(_normalize_clause(clause) for clause in body.split("&&"))
+
+
+def _normalize_clause(clause: str) -> str:
+    """Drop whitespace outside quoted values, then the quotes themselves.
+
+    Whitespace inside a quoted value is part of the value: CloudWatch Logs compares "Root " and
+    "Root" as different strings, so the two patterns must not compare equal here.
+    """
+    parts = re.split(r'("[^"]*")', clause)
+    kept = [part[1:-1] if part.startswith('"') else re.sub(r"\s+", "", part) for part in parts]
+    return "".join(kept)
 
 
 _CIS_CLAUSES = _pattern_clauses(CIS_ROOT_USE_PATTERN)
@@ -464,7 +475,30 @@ def _alarm_link(
     notifying = [alarm for alarm in alarms if alarm.actions_enabled and _topics(alarm)]
     if not notifying:
         return _Link(arn, Status.FAIL, _STEP_ALARM_ACTION, _silent_alarms_message(alarms, shown_metrics), facts)
-    return _subscription_link(arn, notifying, detection, facts)
+    # The metric filter counts each root event as 1, so the alarm must fire at a value of 1.
+    firing = [alarm for alarm in notifying if alarm.fires_on_one_event is True]
+    math_alarms = [alarm for alarm in notifying if alarm.fires_on_one_event is None]
+    if not firing and math_alarms:
+        names = ", ".join(alarm.name for alarm in math_alarms)
+        return _Link(
+            arn,
+            Status.ERROR,
+            _STEP_ALARM,
+            f"Alarm {names} on metric {shown_metrics} uses metric math, which this suite does not evaluate, so "
+            "whether one root event triggers it cannot be told. Alarm on the metric itself (Sum >= 1).",
+            facts,
+        )
+    if not firing:
+        shown = "; ".join(f"{alarm.name} ({alarm.condition.strip() or 'metric math'})" for alarm in notifying)
+        return _Link(
+            arn,
+            Status.FAIL,
+            _STEP_ALARM,
+            f"No alarm on metric {shown_metrics} enters ALARM on a single root event: {shown}. Use "
+            "ComparisonOperator GreaterThanOrEqualToThreshold with Threshold 1 and no dimensions.",
+            facts,
+        )
+    return _subscription_link(arn, firing, detection, facts)
 
 
 def _silent_alarms_message(alarms: list[Alarm], shown_metrics: str) -> str:

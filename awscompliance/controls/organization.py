@@ -45,7 +45,8 @@ def root_credentials_centralized(evidence: Evidence, settings: AuditSettings) ->
 
     facts: dict[str, Any] = {"organization_role": context.role}
     if context.enabled_features is None:
-        return Verdict(control, Status.ERROR, f"Centralized root access could not be read: {context.features_error}", facts)
+        reason = context.features_error or "the organization evidence holds no ListOrganizationsFeatures result"
+        return Verdict(control, Status.ERROR, f"Centralized root access could not be read: {reason}", facts)
     facts["enabled_features"] = sorted(context.enabled_features)
     if ROOT_CREDENTIALS_MANAGEMENT not in context.enabled_features:
         return Verdict(
@@ -139,10 +140,26 @@ def root_mfa_enforced(evidence: Evidence, settings: AuditSettings) -> Verdict:
     )
 
 
+def _root_denied_entirely(path: tuple[scp.Level, ...], root_arn: str) -> str | None:
+    """Return the message naming the SCPs that deny root everything, or None.
+
+    An SCP the evaluator cannot read claims nothing here, since this only turns a FAIL into a PASS.
+    """
+    try:
+        enforcement = scp.root_mfa_enforcement(path, root_arn)
+    except scp.ScpEvaluationError:
+        return None
+    return enforcement.message if enforcement.root_denied_entirely else None
+
+
 def _mfa_gap(mfa: Any, password: Any, keys: list[str]) -> str:
     """Describe how root can act without MFA, as the first sentence of a verdict."""
     if keys:
-        return f"Root has {', '.join(keys)}, which make requests without MFA whatever the account's MFA setting ({mfa.shown})."
+        verb = "makes" if len(keys) == 1 else "make"
+        return (
+            f"Root has {', '.join(keys)}, which {verb} requests without MFA whatever the account's MFA "
+            f"setting ({mfa.shown})."
+        )
     return f"Root has a password{_password_detail(password)} and no MFA ({mfa.shown})."
 
 
@@ -153,6 +170,9 @@ def _mfa_remedy(keys: list[str]) -> str:
 
 
 def _lower_first(text: str) -> str:
+    # "SCPs deny ..." keeps its capitals; only an ordinary first word is lowered.
+    if text[1:2].isupper():
+        return text
     return text[:1].lower() + text[1:]
 
 
@@ -174,16 +194,16 @@ def root_ip_restricted(evidence: Evidence, settings: AuditSettings) -> Verdict:
         return path
     try:
         restriction = scp.root_ip_restriction(path, row.arn)
-        enforcement = scp.root_mfa_enforcement(path, row.arn)
     except scp.ScpEvaluationError as error:
         return Verdict(control, Status.ERROR, f"The SCPs cannot be evaluated: {error}", facts)
 
     facts["allowed_cidrs"] = list(restriction.cidrs)
     if restriction.restricted:
         return Verdict(control, Status.PASS, restriction.message, facts)
-    if enforcement.root_denied_entirely:
+    denial = _root_denied_entirely(path, row.arn)
+    if denial is not None:
         # A root that may do nothing from anywhere is restricted more than any allow list could.
-        return Verdict(control, Status.PASS, f"No source IP matters: {_lower_first(enforcement.message)}", facts)
+        return Verdict(control, Status.PASS, f"No source IP matters: {_lower_first(denial)}", facts)
     return Verdict(
         control,
         Status.FAIL,
