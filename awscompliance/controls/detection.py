@@ -517,6 +517,9 @@ def _silent_alarms_message(alarms: list[Alarm], shown_metrics: str) -> str:
 
 
 def _subscription_link(arn: str, alarms: list[Alarm], detection: DetectionEvidence, facts: dict[str, Any]) -> _Link:
+    # NOTE: a confirmed subscription is taken as delivery. A subscription FilterPolicy that drops
+    # alarm messages, a topic key CloudWatch cannot use, and trail delivery errors
+    # (LatestCloudWatchLogsDeliveryError) are not read, so such a chain can still pass.
     topics = sorted({topic for alarm in alarms for topic in _topics(alarm)})
     names = ", ".join(alarm.name for alarm in alarms)
     shown_topics = ", ".join(topics)
