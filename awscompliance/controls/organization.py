@@ -65,8 +65,8 @@ def root_credentials_centralized(evidence: Evidence, settings: AuditSettings) ->
             control,
             Status.FAIL,
             f"{ROOT_CREDENTIALS_MANAGEMENT} is enabled, but this member's root still has {', '.join(credentials)}. "
-            "Delete them from the management account (IAM, Root access management); enabling the feature "
-            "does not delete existing credentials.",
+            f"Delete {'it' if len(credentials) == 1 else 'them'} from the management account (IAM, Root access "
+            "management); enabling the feature does not delete existing credentials.",
             facts,
         )
     if unknown:
