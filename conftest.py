@@ -1,5 +1,9 @@
 """Fixtures of the compliance tests; the work is done in the awscompliance package.
 
+The plugin's options and hooks (awscompliance/plugin.py) are loaded through the package's pytest11
+entry point, which `pip install -r requirements.txt` installs, so pytest knows the options before
+it reads the command line.
+
 `evidence` is parametrized over the audited accounts (the test id is the account id and its alias
 or profile); all evidence is collected once, before the tests run. `verdict` judges that evidence
 with the control named by the test's `control` marker.
@@ -9,7 +13,6 @@ import pytest
 
 from awscompliance.evidence import Evidence, Status, Verdict
 from awscompliance.plugin import AccountEvidenceError, get_run
-from awscompliance.plugin import pytest_addoption, pytest_configure  # noqa: F401 (the plugin's hooks)
 
 
 @pytest.fixture

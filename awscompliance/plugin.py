@@ -126,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _runs_compliance_tests(config):
         return
 
+    _recover_project_configuration(config)
     settings = _audit_settings(config)
     findings_path = Path(config.getoption("findings_json"))
     if findings_path.is_dir():
@@ -468,6 +469,26 @@ def _parameter_label(item: pytest.Item) -> str | None:
     if callspec is None:
         return None
     return callspec.params.get("evidence")
+
+
+def _recover_project_configuration(config: pytest.Config) -> None:
+    """Run the compliance tests with the project's settings when pytest did not read pytest.ini.
+
+    pytest reads the command line once before any plugin adds its options. A path given after a
+    space, as in `--credential-reports ../exports`, then looks like a test path outside the
+    project, so pytest takes its configuration from there: it finds no pytest.ini, and with no
+    test path left it would collect the whole current folder. When that happened in the project
+    folder, this restores what pytest.ini sets: the compliance tests as the only test path, short
+    tracebacks and the reasons of failures, errors and skips.
+    """
+    project = Path(__file__).resolve().parent.parent
+    if config.inipath is not None or config.args_source is not pytest.Config.ArgsSource.INVOCATION_DIR:
+        return
+    if config.invocation_params.dir.resolve() != project:
+        return
+    config.args[:] = [str(project / COMPLIANCE_TESTS)]
+    config.option.tbstyle = "short"
+    config.option.reportchars = "fEs"
 
 
 def _runs_compliance_tests(config: pytest.Config) -> bool:

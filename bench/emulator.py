@@ -11,10 +11,10 @@ seeded mix of root violations. Seeding calls moto's backends in-process: through
 call costs about 3 ms, which for 1,143 accounts would be close to a minute.
 
 It then serves moto's API with werkzeug's threaded server on 127.0.0.1 and a free port, behind
-a WSGI middleware that can add a fixed latency to every request and answer a fraction of them
+a WSGI middleware that can add a fixed latency to every request and reject a fraction of them
 with AWS's throttling error. Two additions make moto answer every call the suite makes: the
 organization has the SCP policy type enabled on its root, and IAM ListOrganizationsFeatures,
-which moto 5.2.1 does not implement, is answered by the middleware. When ready, the script prints
+which moto 5.2.1 does not implement, gets its response from the middleware. When ready, the script prints
 one line to stdout: `emulator ready {...}`, a JSON object with the port and the seeded mix.
 `GET /_bench/stats` returns the request, throttling and CPU counters as JSON. SIGTERM or SIGINT
 stops the server.
@@ -42,7 +42,7 @@ from unittest import mock
 from urllib.parse import parse_qs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# `python bench/emulator.py` puts bench/ on sys.path, not the project root that holds awscompliance.
+# `python bench/emulator.py` puts bench/ on sys.path, not the project root that contains awscompliance.
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
@@ -352,10 +352,10 @@ def summarize_mix(active: list[SeededAccount]) -> dict[str, Any]:
 
 
 class OrganizationsFeatures:
-    """WSGI middleware that answers IAM ListOrganizationsFeatures, which moto 5.2.1 does not implement.
+    """WSGI middleware that responds to IAM ListOrganizationsFeatures, which moto 5.2.1 does not implement.
 
     The organization has centralized root access enabled with both of its features, and every
-    caller gets the management account's answer. Other requests pass to moto unchanged.
+    caller gets the management account's response. Other requests pass to moto unchanged.
     """
 
     FEATURES = ("RootCredentialsManagement", "RootSessions")
@@ -392,7 +392,7 @@ class FaultInjection:
     the error code the way the service's protocol writes it:
     - query (form-encoded body: IAM, STS, SNS): XML `ErrorResponse` with code `Throttling`;
     - JSON (`X-Amz-Target` header): `__type` `TooManyRequestsException` for Organizations, as it
-      answers when rate-limited, and `ThrottlingException` for the other services;
+      responds when rate-limited, and `ThrottlingException` for the other services;
     - REST-JSON (any other request, e.g. GuardDuty): header `x-amzn-ErrorType: ThrottlingException`.
     botocore's standard retry mode retries all three codes. Also serves `GET /_bench/stats`.
     """
@@ -478,8 +478,12 @@ class AccountLookupCache:
         return account_id
 
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM or SIGINT to leave `serve_forever`."""
+class _Stop(BaseException):
+    """Raised in the main thread by SIGTERM or SIGINT to leave `serve_forever`.
+
+    A BaseException, like KeyboardInterrupt: socketserver logs and drops any Exception raised
+    while it accepts a connection, which is where a busy server's main thread often is.
+    """
 
 
 def _raise_stop(signum: int, frame: Any) -> None:
@@ -511,7 +515,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, required=True, help="Active accounts to seed, the management account included.")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="Delay added to every request, in milliseconds (default: 0).")
-    parser.add_argument("--throttle-rate", type=float, default=0.0, help="Share of requests answered with a throttling error, 0 to 1 (default: 0).")
+    parser.add_argument("--throttle-rate", type=float, default=0.0, help="Share of requests rejected with a throttling error, 0 to 1 (default: 0).")
     parser.add_argument("--port", type=int, default=0, help="Port on 127.0.0.1 (default: 0, a free port).")
     parser.add_argument("--seed", type=int, default=20260601, help="Random seed of the organization and of throttling (default: 20260601).")
     parser.add_argument("--manifest", type=Path, help="Write the accounts and their expected verdicts to this JSON file.")

@@ -1,6 +1,6 @@
 """Benchmark one whole `pytest tests_compliance --org` run against a simulated organization of N accounts.
 
-Run it from anywhere; it works in the project root:
+Run it from any folder; it runs pytest in the project root:
 
     python bench/run.py --accounts 1143
     python bench/run.py --accounts 200 --latency-ms 50 --workers-baseline
@@ -11,19 +11,22 @@ the suite against it as a user would, with only fake credentials and the emulato
 
     python -m pytest tests_compliance --org -p no:cacheprovider -q --findings-json F --html H
 
-plus `-p bench.pytest_phases`, which only reads clocks. For that pytest process it measures:
+plus `-p bench.pytest_phases`, which only reads clocks, and `-p no:NAME` for each installed pytest
+plugin that requirements.txt does not list. For that pytest process it measures:
 - wall time from start to exit, and accounts per second from it;
 - peak memory, the maximum resident set size that the kernel reports for the process when it
   exits (`os.wait4`), and its CPU time;
-- the time of each phase: start-up, organization discovery, evidence collection, test
-  collection, the tests, and the reports (findings.json and the pytest-html report);
-- the requests the emulator served during the run, how many it throttled, and its CPU time.
+- the time of each phase, from start-up through evidence collection, the tests and the reports
+  to the process exit;
+- the requests the emulator served during the run, how many it throttled, its CPU time, and the
+  CPU time of every other process on the machine.
 
-It then checks that findings.json holds exactly one finding per account and control (N x controls), with
-the status that the account's seed implies. With `--workers-baseline` it runs the suite again with
-`--workers 1` and prints the speed-up of the default worker count. The emulator is stopped at the
-end, on error and on Ctrl-C, and every wait has a timeout. Exit status: 0 when every run's
-findings are complete and as seeded, 1 when not, 2 when the emulator or pytest could not be run.
+It then checks that findings.json contains exactly one finding per account and control, with the
+status that the account's seed implies for the four root controls. With `--workers-baseline` it
+runs the suite again with `--workers 1` and prints the speed-up of the first run over it. The
+emulator is stopped at the end, on error and on Ctrl-C, and every wait has a timeout. Exit
+status: 0 when every run's findings are complete and as seeded, 1 when not, 2 when the emulator
+or pytest could not be run, 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.request
 from collections import Counter
 from importlib.metadata import entry_points
@@ -60,12 +64,12 @@ OUTCOME = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)\b")
 
 
 class BenchmarkError(Exception):
-    """The emulator or pytest could not be run to the end; the message says why."""
+    """The emulator or pytest could not be run to the end; the message names the cause."""
 
 
 @dataclass
 class FindingsCheck:
-    """How the findings file compares with the seeded organization."""
+    """Differences between the findings file and the seeded organization."""
 
     findings: int = 0
     accounts: int = 0
@@ -203,7 +207,7 @@ class Emulator:
 
 
 def extra_plugins() -> list[str]:
-    """Return the auto-loaded pytest plugins whose distribution is not in requirements.txt.
+    """Return the auto-loaded pytest plugins whose distribution is neither the project nor in requirements.txt.
 
     A user who installed requirements.txt does not have them, and some cost seconds per run:
     Hypothesis's plugin, for one, imports Hypothesis in every terminal summary.
@@ -213,6 +217,12 @@ def extra_plugins() -> list[str]:
         name = re.split(r"[=<>~!\[; ]", line.strip(), maxsplit=1)[0]
         if name and not name.startswith("#"):
             required.add(_normalized(name))
+    # The project's own plugin is registered under the distribution name of pyproject.toml.
+    pyproject = PROJECT_ROOT / "pyproject.toml"
+    if pyproject.exists():
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        if "name" in project:
+            required.add(_normalized(project["name"]))
     return sorted(
         entry.name
         for entry in entry_points(group="pytest11")
@@ -332,6 +342,9 @@ def wait_with_usage(process: subprocess.Popen[Any], timeout: float) -> tuple[int
 
     `os.wait4` returns the usage of this one child, where RUSAGE_CHILDREN would mix in every child
     waited for before. The process is killed on timeout, on Ctrl-C and on any other error.
+
+    NOTE: if run.py itself is killed with SIGKILL, pytest goes on alone until its calls to the
+    stopped emulator have exhausted their retries; the emulator stops when its stdin closes.
     """
     deadline = time.monotonic() + timeout
     reaped = False
@@ -486,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as error:
         print(f"benchmark failed: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("benchmark interrupted; the emulator and pytest were stopped", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             print(f"working folder kept: {workdir}")

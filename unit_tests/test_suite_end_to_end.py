@@ -1,7 +1,10 @@
 """The compliance suite run end to end through pytest, as a user runs it."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -309,3 +312,28 @@ def test_stopped_run_marked_incomplete(pytester, tmp_path):
     assert document["complete"] is False
     assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROLS)
     assert any("did not run to a verdict" in finding["message"] for finding in document["findings"])
+
+
+def test_space_separated_path_from_project_folder(tmp_path):
+    # pytest reads the command line before plugins add options, so a path after a space looks like
+    # a test path; the plugin, loaded from its entry point, recovers the project's settings.
+    findings = tmp_path / "findings.json"
+    command = [
+        sys.executable, "-m", "pytest",
+        "--credential-reports", os.path.relpath(CASES, PROJECT),
+        "--as-of", EXPECTED["as_of"],
+        "--root-usage-days", str(EXPECTED["root_usage_days"]),
+        f"--findings-json={findings}",
+        f"--html={tmp_path / 'report.html'}",
+        "-p", "no:cacheprovider",
+    ]
+    result = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    document = json.loads(findings.read_text(encoding="utf-8"))
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "unit_tests" not in result.stdout
+    assert statuses(document) == {
+        (account_id, control): status
+        for account_id, case in EXPECTED["accounts"].items()
+        for control, status in case["expected"].items()
+    }
