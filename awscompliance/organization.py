@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from awscompliance.accounts import AccountTarget, AccountUnreachable, session_from_credentials
 from awscompliance.aws_errors import error_code, error_message
@@ -32,6 +33,10 @@ from awscompliance.evidence import Account
 from awscompliance.scp import Level
 
 logger = logging.getLogger(__name__)
+
+# What a failed AWS call raises. ResponseParserError is not a BotoCoreError: botocore raises it for
+# an error body it cannot parse, such as an HTML page from a proxy or an emulator.
+_AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 # The role AWS Organizations creates in every account it creates, trusted by the management account.
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -155,7 +160,7 @@ def _enabled_features(session: boto3.Session, caller: str) -> tuple[frozenset[st
     """Read which centralized root access features the organization has enabled."""
     try:
         response = session.client("iam").list_organizations_features()
-    except (ClientError, BotoCoreError) as error:
+    except _AWS_ERRORS as error:
         message = _listing_failed("iam:ListOrganizationsFeatures", caller, error)
         logger.warning("%s", message)
         return None, message
@@ -267,7 +272,7 @@ class _RoleAssumer:
             parameters["ExternalId"] = self._options.external_id
         try:
             credentials = self._sts.assume_role(**parameters)["Credentials"]
-        except (ClientError, BotoCoreError) as error:
+        except _AWS_ERRORS as error:
             raise AccountUnreachable(_assume_role_failed(account_id, role_arn, error, self._options)) from None
         return session_from_credentials(credentials, region)
 
@@ -324,14 +329,14 @@ def _paginate(client: Any, method: str, key: str, **parameters: Any) -> Iterator
     try:
         for page in client.get_paginator(method).paginate(**parameters):
             yield from page[key]
-    except (ClientError, BotoCoreError) as error:
+    except _AWS_ERRORS as error:
         raise DiscoveryError(_listing_failed(operation, None, error)) from None
 
 
 def _call(operation: str, function: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         return function()
-    except (ClientError, BotoCoreError) as error:
+    except _AWS_ERRORS as error:
         raise DiscoveryError(_listing_failed(operation, None, error)) from None
 
 

@@ -12,7 +12,7 @@ call costs about 3 ms, which for 1,143 accounts would be close to a minute.
 
 It then serves moto's API with werkzeug's threaded server on 127.0.0.1 and a free port, behind
 a WSGI middleware that can add a fixed latency to every request and reject a fraction of them
-with AWS's throttling error. Two additions make moto answer every call the suite makes: the
+with AWS's throttling error. Two additions let moto respond to every call the suite makes: the
 organization has the SCP policy type enabled on its root, and IAM ListOrganizationsFeatures,
 which moto 5.2.1 does not implement, gets its response from the middleware. When ready, the script prints
 one line to stdout: `emulator ready {...}`, a JSON object with the port and the seeded mix.
@@ -464,7 +464,7 @@ class AccountLookupCache:
     partition, for the request's access key: about 8,000 dictionary lookups per request with
     1,143 accounts, which made the emulator's CPU per request grow with N. An access key belongs
     to one account for its whole life, and the benchmark's keys exist before their first request
-    (AssumeRole returns new ones), so the first answer for a key stays right.
+    (AssumeRole returns new ones), so the first result for a key stays right.
     """
 
     def __init__(self, search: Callable[[str], str]) -> None:

@@ -343,8 +343,8 @@ def wait_with_usage(process: subprocess.Popen[Any], timeout: float) -> tuple[int
     `os.wait4` returns the usage of this one child, where RUSAGE_CHILDREN would mix in every child
     waited for before. The process is killed on timeout, on Ctrl-C and on any other error.
 
-    NOTE: if run.py itself is killed with SIGKILL, pytest goes on alone until its calls to the
-    stopped emulator have exhausted their retries; the emulator stops when its stdin closes.
+    NOTE: a SIGKILL of run.py leaves pytest running until its calls to the stopped emulator have
+    used up their retries. The emulator itself stops when its stdin closes.
     """
     deadline = time.monotonic() + timeout
     reaped = False
