@@ -1,7 +1,7 @@
 """Fixtures of the compliance tests; the work is done in the awscompliance package.
 
 The plugin's options and hooks (awscompliance/plugin.py) are loaded through the package's pytest11
-entry point, which `pip install -r requirements.txt` installs, so pytest knows the options before
+entry point, which `pip install -r requirements.txt` installs, so pytest has the options before
 it reads the command line.
 
 `evidence` is parametrized over the audited accounts (the test id is the account id and its alias

@@ -43,8 +43,8 @@ class AccountTarget:
     # installed. Called on a collection thread, so each call returns a session of its own.
     session_factory: Callable[[], boto3.Session]
     # Returns the account's organization context (an `organization.OrganizationContext`) for
-    # accounts discovered with --org; None for other sources. Never raises: a failed read is
-    # recorded in the context's error fields.
+    # accounts discovered with --org, or is None for other sources. It records a failed read in
+    # the context's error fields rather than raising.
     context_factory: Callable[[], Any] | None = None
 
 

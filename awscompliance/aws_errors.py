@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+# Exceptions of a failed AWS call. ResponseParserError is not a BotoCoreError: botocore raises it
+# for an error body it cannot parse, such as an HTML page from a proxy or an emulator.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
+# The failures among them that carry no AWS error code: transport, configuration, unreadable bodies.
+TRANSPORT_ERRORS = (BotoCoreError, ResponseParserError)
 
 # Error codes of a call that the identity's policies, or an SCP, deny.
 ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, SSOError, TokenRetrievalError
+from botocore.exceptions import ClientError, NoCredentialsError, SSOError, TokenRetrievalError
 
 from awscompliance.accounts import DEFAULT_REGION, AccountTarget, AccountUnreachable
-from awscompliance.aws_errors import error_code, error_message, permission_advice
+from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, error_message, permission_advice
 from awscompliance.credential_report import CredentialReportError, parse_report
 from awscompliance.detection import collect_detection
 from awscompliance.evidence import Account, Evidence, VirtualMfaDevice
@@ -112,7 +112,7 @@ def collect_account(target: AccountTarget, settings: CollectSettings = CollectSe
     except AccountUnreachable as error:
         logger.warning("collection failed: %s", error)
         return Evidence(account=account, error=str(error))
-    except BotoCoreError as error:
+    except TRANSPORT_ERRORS as error:
         # Raised while creating clients, for example for an unknown profile.
         message = f"Creating AWS clients failed for {_describe(account)}: {error}. Check the AWS configuration of {account.source}."
         logger.warning("collection failed: %s", message)
@@ -130,7 +130,7 @@ def identify_account(target: AccountTarget) -> str | None:
     """Return the id of the account the target's credentials act in, or None when that fails."""
     try:
         return target.session_factory().client("sts").get_caller_identity()["Account"]
-    except (AccountUnreachable, ClientError, BotoCoreError) as error:
+    except (AccountUnreachable, *AWS_ERRORS) as error:
         logger.warning("cannot identify %s: %s", target.account.source, error)
         return None
 
@@ -184,7 +184,7 @@ def _identify(sts: Any, iam: Any, account: Account) -> Account:
     """Fill in the account id from STS, and the name from the account alias when missing."""
     try:
         identity = sts.get_caller_identity()
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         raise _CollectionFailed(_call_failed("GetCallerIdentity", account, error)) from None
 
     account_id = identity["Account"]
@@ -204,7 +204,7 @@ def _account_alias(iam: Any, account: Account) -> str | None:
     """Return the account alias, or None when there is none or it cannot be read."""
     try:
         aliases = iam.list_account_aliases()["AccountAliases"]
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         # The alias only labels the account in reports, so a failure here is not an error.
         logger.info("%s", _call_failed("ListAccountAliases", account, error))
         return None
@@ -264,7 +264,7 @@ def _fetch_report(iam: Any, account: Account, settings: CollectSettings) -> dict
                     raise _CollectionFailed(_call_failed("GenerateCredentialReport", account, error)) from None
                 backoff.wait(f"GenerateCredentialReport returned {code}")
                 continue
-            except BotoCoreError as error:
+            except TRANSPORT_ERRORS as error:
                 raise _CollectionFailed(_call_failed("GenerateCredentialReport", account, error)) from None
 
             # State is STARTED or INPROGRESS until the report is COMPLETE.
@@ -282,7 +282,7 @@ def _fetch_report(iam: Any, account: Account, settings: CollectSettings) -> dict
             elif code != _REPORT_IN_PROGRESS and code not in _THROTTLING_CODES:
                 raise _CollectionFailed(_call_failed("GetCredentialReport", account, error)) from None
             backoff.wait(f"GetCredentialReport returned {code}")
-        except BotoCoreError as error:
+        except TRANSPORT_ERRORS as error:
             raise _CollectionFailed(_call_failed("GetCredentialReport", account, error)) from None
 
 
@@ -314,7 +314,7 @@ def _add_account_summary(iam: Any, evidence: Evidence) -> None:
     try:
         evidence.account_summary = dict(iam.get_account_summary()["SummaryMap"])
         evidence.account_summary_time = datetime.now(timezone.utc).replace(microsecond=0)
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         # The credential report alone still gives most verdicts, so collection goes on.
         evidence.account_summary_error = _call_failed("GetAccountSummary", evidence.account, error)
         logger.warning("%s", evidence.account_summary_error)
@@ -333,7 +333,7 @@ def _add_virtual_mfa_devices(iam: Any, evidence: Evidence) -> None:
             for page in pages
             for device in page["VirtualMFADevices"]
         ]
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         evidence.virtual_mfa_devices_error = _call_failed("ListVirtualMFADevices", evidence.account, error)
         logger.warning("%s", evidence.virtual_mfa_devices_error)
 
@@ -348,7 +348,7 @@ def _organization_context(target: AccountTarget) -> OrganizationContext:
     return target.context_factory()
 
 
-def _call_failed(call: str, account: Account, error: ClientError | BotoCoreError) -> str:
+def _call_failed(call: str, account: Account, error: Exception) -> str:
     """Describe a failed call: which call, for which account, the AWS error and what to do."""
     if isinstance(error, (SSOError, TokenRetrievalError)):
         return f"{call} failed for {_describe(account)}: {error}. Sign in again with `aws sso login`, then re-run."
@@ -357,7 +357,7 @@ def _call_failed(call: str, account: Account, error: ClientError | BotoCoreError
             f"{call} failed for {_describe(account)}: {error}."
             " Configure AWS credentials (environment variables, a profile or `aws sso login`), then re-run."
         )
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, TRANSPORT_ERRORS):
         return (
             f"{call} failed for {_describe(account)}: {error}."
             f" Check the network and the AWS configuration of {account.source}."

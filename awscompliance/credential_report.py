@@ -71,8 +71,8 @@ class Special(enum.Enum):
 
 _SPECIAL_BY_TEXT = {member.value.lower(): member for member in Special}
 
-# The special values each column may hold; any other special value in a column is an input error,
-# because reading it as "absent" could hide a credential. Columns not listed take none.
+# The special values each column may contain. Any other special value in a column is an input
+# error, because reading it as "absent" could hide a credential. Columns not listed take none.
 _N_A = frozenset({Special.NOT_APPLICABLE})
 _ALLOWED_SPECIALS: dict[str, frozenset[Special]] = {
     # Root's password_enabled is not_supported in older reports and some partitions.
@@ -185,7 +185,7 @@ def parse_report(content: bytes | str) -> CredentialReport:
     account_ids = sorted({row.account_id for row in rows})
     if len(account_ids) > 1:
         raise CredentialReportError(f"the report mixes rows of several accounts: {', '.join(account_ids)}")
-    # An account lives in one partition; a report that names several would decide the partition,
+    # An account lives in one partition. A report that names several would decide the partition,
     # and so whether root controls apply, from whichever row came first.
     partitions = sorted({row.partition for row in rows})
     if len(partitions) > 1:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, NamedTuple
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from awscompliance.accounts import client_config
-from awscompliance.aws_errors import error_code, error_message, permission_advice
+from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, error_message, permission_advice
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ class Trail:
     # `arn:<partition>:logs:<region>:<account>:log-group:<name>:*`, or None when the trail does
     # not deliver to CloudWatch Logs.
     cloudwatch_logs_log_group_arn: str | None = None
-    # `GetTrailStatus` `IsLogging`, or None when not read. `is_logging_error` then holds the
+    # `GetTrailStatus` `IsLogging`, or None when not read. `is_logging_error` then contains the
     # reason when the call failed.
     is_logging: bool | None = None
     is_logging_error: str | None = None
     # Whether the event selectors capture both read and write management events, or None when
-    # not read. `event_selectors_error` then holds the reason when the call failed.
+    # not read. `event_selectors_error` then contains the reason when the call failed.
     captures_management_events: bool | None = None
     event_selectors_error: str | None = None
     # The selectors in words, for messages, e.g. "EventSelectors capture only read management events".
@@ -85,7 +85,7 @@ class Alarm:
     metric_name: str | None
     # ARNs the alarm notifies when it enters the ALARM state.
     alarm_actions: tuple[str, ...]
-    # `ActionsEnabled`: when false, the alarm changes state but notifies nobody.
+    # `ActionsEnabled`: when false, the alarm changes state but sends no notification.
     actions_enabled: bool
     # Whether one root event (metric value 1) puts the alarm in ALARM: no dimensions, and a
     # comparison of >= 1 or > a threshold below 1. None for metric math alarms, which are not judged.
@@ -175,7 +175,7 @@ def is_sns_topic_arn(arn: str) -> bool:
 def collect_detection(session: boto3.Session, region: str) -> DetectionEvidence:
     """Read the detection evidence of the session's account, with `region` as its home Region.
 
-    Never raises for an expected failure: a failed call (ClientError or BotoCoreError) sets the
+    Never raises for an expected failure: a failed call (any of `aws_errors.AWS_ERRORS`) sets the
     matching `*_error`, and collection goes on with the other calls.
     """
     clients = _Clients(session)
@@ -229,7 +229,7 @@ class _Clients:
 def _caller_account(clients: _Clients, region: str) -> str | None:
     try:
         return clients.get("sts", region).get_caller_identity()["Account"]
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         # Without the account id, every trail is treated as this account's own.
         logger.warning("%s", _call_failed("sts", "GetCallerIdentity", region, error))
         return None
@@ -240,7 +240,7 @@ def _collect_trails(clients: _Clients, region: str, account_id: str | None) -> t
         # Shadow trails are multi-Region and organization trails whose home is another region or
         # account. They show only with includeShadowTrails=True.
         response = clients.get("cloudtrail", region).describe_trails(includeShadowTrails=True)
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         message = _call_failed("cloudtrail", "DescribeTrails", region, error)
         logger.warning("%s", message)
         return None, message
@@ -269,7 +269,7 @@ def _read_trail(clients: _Clients, raw: dict[str, Any], region: str, account_id:
     try:
         is_logging: bool | None = bool(cloudtrail.get_trail_status(Name=trail.arn)["IsLogging"])
         is_logging_error = None
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         is_logging = None
         is_logging_error = _call_failed("cloudtrail", "GetTrailStatus", trail.home_region, error, trail.arn)
         logger.warning("%s", is_logging_error)
@@ -278,7 +278,7 @@ def _read_trail(clients: _Clients, raw: dict[str, Any], region: str, account_id:
         selectors = cloudtrail.get_event_selectors(TrailName=trail.arn)
         captures, summary = management_event_coverage(selectors, bool(raw.get("HasCustomEventSelectors", False)))
         selectors_error = None
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         captures, summary = None, None
         selectors_error = _call_failed("cloudtrail", "GetEventSelectors", trail.home_region, error, trail.arn)
         logger.warning("%s", selectors_error)
@@ -385,7 +385,7 @@ def _collect_metric_filters(
                 logger.info("log group %s in %s does not exist", group.name, group.region)
                 continue
             errors.append(_call_failed("logs", "DescribeMetricFilters", group.region, error, group.name))
-        except BotoCoreError as error:
+        except TRANSPORT_ERRORS as error:
             errors.append(_call_failed("logs", "DescribeMetricFilters", group.region, error, group.name))
     return filters, _joined(errors)
 
@@ -442,7 +442,7 @@ def _collect_alarms(clients: _Clients, metric_filters: list[MetricFilter]) -> tu
                 alarms += [
                     alarm for raw in page.get("MetricAlarms", []) if (alarm := _read_alarm(raw, region, metrics))
                 ]
-        except (ClientError, BotoCoreError) as error:
+        except AWS_ERRORS as error:
             errors.append(_call_failed("cloudwatch", "DescribeAlarms", region, error))
     return alarms, _joined(errors)
 
@@ -497,7 +497,7 @@ def _collect_subscriptions(clients: _Clients, alarms: list[Alarm]) -> tuple[list
                 clients.get("sns", topic_region).get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
             )
             subscriptions += [_read_subscription(raw, topic) for page in pages for raw in page.get("Subscriptions", [])]
-        except (ClientError, BotoCoreError) as error:
+        except AWS_ERRORS as error:
             errors.append(_call_failed("sns", "ListSubscriptionsByTopic", topic_region, error, topic))
     return subscriptions, _joined(errors)
 
@@ -518,7 +518,7 @@ def _collect_guardduty(clients: _Clients, region: str) -> tuple[list[GuardDutyDe
     try:
         pages = guardduty.get_paginator("list_detectors").paginate()
         detector_ids = [detector_id for page in pages for detector_id in page.get("DetectorIds", [])]
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         message = _call_failed("guardduty", "ListDetectors", region, error)
         logger.warning("%s", message)
         return None, message
@@ -528,7 +528,7 @@ def _collect_guardduty(clients: _Clients, region: str) -> tuple[list[GuardDutyDe
     for detector_id in detector_ids:
         try:
             status = guardduty.get_detector(DetectorId=detector_id).get("Status")
-        except (ClientError, BotoCoreError) as error:
+        except AWS_ERRORS as error:
             status = None
             errors.append(_call_failed("guardduty", "GetDetector", region, error, detector_id))
         detectors.append(GuardDutyDetector(detector_id=detector_id, status=status))
@@ -539,7 +539,7 @@ def _collect_config_rules(clients: _Clients, region: str) -> tuple[list[str] | N
     try:
         pages = clients.get("config", region).get_paginator("describe_config_rules").paginate()
         rules = [rule for page in pages for rule in page.get("ConfigRules", [])]
-    except (ClientError, BotoCoreError) as error:
+    except AWS_ERRORS as error:
         message = _call_failed("config", "DescribeConfigRules", region, error)
         logger.warning("%s", message)
         return None, message
@@ -556,14 +556,14 @@ def _collect_config_rules(clients: _Clients, region: str) -> tuple[list[str] | N
 
 
 def _call_failed(
-    service: str, operation: str, region: str, error: ClientError | BotoCoreError, resource: str | None = None
+    service: str, operation: str, region: str, error: Exception, resource: str | None = None
 ) -> str:
     """Describe a failed call: which call, in which region and on what, the AWS error and what to do."""
     target = f" for {resource}" if resource else ""
     where = f"{operation} in {region}{target}"
     # The IAM action of each call here is the botocore service name, a colon and the operation.
     permission = f"{service}:{operation}"
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, TRANSPORT_ERRORS):
         return f"{where} failed: {str(error).rstrip('.')}. Check the network and the AWS configuration, then re-run."
 
     advice = permission_advice(error, permission, "the audit identity")

@@ -33,7 +33,7 @@ class Account:
 
     # 12-digit id, or None when an offline file is too broken to name its account.
     account_id: str | None
-    # Where the evidence comes from: "profile prod", "default credentials", a file path, "demo".
+    # Evidence source: "profile prod", "default credentials", a file path, "demo".
     source: str
     # Account alias or profile name, shown next to the id; None when unknown.
     name: str | None = None
@@ -68,7 +68,7 @@ class Evidence:
     `error` is set when collection failed as a whole (access denied, a bad file, a report that
     never became ready): every control then reports an error with that message. The optional
     pieces (`account_summary`, `virtual_mfa_devices`) are None when not collected, and the
-    matching `*_error` field says why when collection was tried and failed.
+    matching `*_error` field gives the reason when collection was tried and failed.
     """
 
     account: Account

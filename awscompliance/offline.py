@@ -286,7 +286,7 @@ def _optional_string(data: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise EvidenceFormatError(f"{key} is {_json_repr(value)}, expected a string or null")
     if value is not None and not value.strip():
-        # An empty error message would give verdicts that say nothing.
+        # An empty error message would give verdicts with no reason.
         raise EvidenceFormatError(f"{key} is an empty string, expected text or null")
     return value
 

@@ -1,7 +1,7 @@
 """Discover every account of an AWS Organization and reach each one through an assumed role.
 
-Discovery runs once, from management-account or delegated-administrator credentials: it lists the
-accounts (`ListAccounts`), keeps the ACTIVE ones, and walks the OU tree top-down to give each
+Discovery runs once, from management-account or delegated-administrator credentials. It lists the
+accounts (`ListAccounts`) and keeps the ACTIVE ones. It walks the OU tree top-down to give each
 account its OU path, which costs one call per OU instead of one `ListParents` call per account.
 The calling account is audited with the calling credentials. Every other account is reached by
 assuming a role in it, through one shared STS client, when its evidence is collected.
@@ -23,20 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
+from botocore.exceptions import ClientError
 
 from awscompliance.accounts import AccountTarget, AccountUnreachable, session_from_credentials
-from awscompliance.aws_errors import error_code, error_message
+from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, error_message
 from awscompliance import scp
 from awscompliance.evidence import Account
 from awscompliance.scp import Level
 
 logger = logging.getLogger(__name__)
-
-# What a failed AWS call raises. ResponseParserError is not a BotoCoreError: botocore raises it for
-# an error body it cannot parse, such as an HTML page from a proxy or an emulator.
-_AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 # The role AWS Organizations creates in every account it creates, trusted by the management account.
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -55,12 +50,12 @@ ROOT_SESSIONS = "RootSessions"
 
 
 class DiscoveryError(Exception):
-    """The organization's accounts could not be listed; the message says why and what to do."""
+    """The organization's accounts could not be listed. The message gives the reason and what to do."""
 
 
 @dataclass(frozen=True)
 class OrganizationContext:
-    """What the organization says about one account, read once per run from the management account."""
+    """The organization's facts about one account, read once per run from the management account."""
 
     # "management", "member", or "standalone": not in an organization, or audited without
     # organization access (any source but --org).
@@ -81,7 +76,7 @@ class OrganizationContext:
 
 @dataclass(frozen=True)
 class RoleOptions:
-    """How member accounts are reached."""
+    """The role through which member accounts are reached."""
 
     role_name: str = DEFAULT_ROLE_NAME
     # Passed to AssumeRole when the member roles' trust policy requires it.
@@ -160,7 +155,7 @@ def _enabled_features(session: boto3.Session, caller: str) -> tuple[frozenset[st
     """Read which centralized root access features the organization has enabled."""
     try:
         response = session.client("iam").list_organizations_features()
-    except _AWS_ERRORS as error:
+    except AWS_ERRORS as error:
         message = _listing_failed("iam:ListOrganizationsFeatures", caller, error)
         logger.warning("%s", message)
         return None, message
@@ -272,7 +267,7 @@ class _RoleAssumer:
             parameters["ExternalId"] = self._options.external_id
         try:
             credentials = self._sts.assume_role(**parameters)["Credentials"]
-        except _AWS_ERRORS as error:
+        except AWS_ERRORS as error:
             raise AccountUnreachable(_assume_role_failed(account_id, role_arn, error, self._options)) from None
         return session_from_credentials(credentials, region)
 
@@ -297,7 +292,7 @@ def _describe_organization(organizations: Any, caller: str) -> dict[str, Any]:
                 "Audit it without --org, or use the management account's credentials."
             ) from None
         raise DiscoveryError(_listing_failed("organizations:DescribeOrganization", caller, error)) from None
-    except BotoCoreError as error:
+    except TRANSPORT_ERRORS as error:
         raise DiscoveryError(_listing_failed("organizations:DescribeOrganization", caller, error)) from None
 
 
@@ -329,22 +324,22 @@ def _paginate(client: Any, method: str, key: str, **parameters: Any) -> Iterator
     try:
         for page in client.get_paginator(method).paginate(**parameters):
             yield from page[key]
-    except _AWS_ERRORS as error:
+    except AWS_ERRORS as error:
         raise DiscoveryError(_listing_failed(operation, None, error)) from None
 
 
 def _call(operation: str, function: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     try:
         return function()
-    except _AWS_ERRORS as error:
+    except AWS_ERRORS as error:
         raise DiscoveryError(_listing_failed(operation, None, error)) from None
 
 
 def _listing_failed(operation: str, caller: str | None, error: Exception) -> str:
     detail = f"{error_code(error)}: {error_message(error)}" if isinstance(error, ClientError) else str(error)
-    who = f" from account {caller}" if caller else ""
+    caller_text = f" from account {caller}" if caller else ""
     return (
-        f"Listing the organization failed: {operation}{who} returned {detail}. Run --org with credentials "
+        f"Listing the organization failed: {operation}{caller_text} returned {detail}. Run --org with credentials "
         "of the management account or of a delegated administrator for AWS Organizations, allowed to call "
         "organizations:DescribeOrganization, ListAccounts, ListRoots, ListOrganizationalUnitsForParent and "
         "ListAccountsForParent."

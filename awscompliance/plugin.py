@@ -167,7 +167,7 @@ class ComplianceRun:
     # Node ids selected to run that ended without a verdict and could not be tied to a control.
     not_run: list[str] = field(default_factory=list)
     summary_rows: list[reporting.SummaryRow] = field(default_factory=list)
-    # Whether some selected test ended without a verdict, as findings.json's "complete" says.
+    # Whether some selected test ended without a verdict, the opposite of findings.json's "complete".
     incomplete: bool = False
     handoff_dir: Path | None = None
 
@@ -373,7 +373,7 @@ class ComplianceRun:
 
         That happens when a session stops early (`-x`, Ctrl-C) or a test fails outside its
         control. Under pytest-xdist a test that never reported is tied to its control through
-        another test of the same function; one that cannot be tied is listed in `not_run`.
+        another test of the same function. A test that cannot be tied is listed in `not_run`.
         """
         controls_by_function = {_function_of(node_id): control for node_id, (_, control) in self.reported.items()}
         findings = []
@@ -476,8 +476,8 @@ def _recover_project_configuration(config: pytest.Config) -> None:
 
     pytest reads the command line once before any plugin adds its options. A path given after a
     space, as in `--credential-reports ../exports`, then looks like a test path outside the
-    project, so pytest takes its configuration from there: it finds no pytest.ini, and with no
-    test path left it would collect the whole current folder. When that happened in the project
+    project, so pytest looks for its configuration there and finds no pytest.ini. With no test
+    path left, it would collect the whole current folder. When that happened in the project
     folder, this restores what pytest.ini sets: the compliance tests as the only test path, short
     tracebacks and the reasons of failures, errors and skips.
     """

@@ -898,7 +898,7 @@ def _probe(
     for action, resource in _probe_requests(parsed):
         for address in addresses:
             decision = _decide(parsed, Request(action, resource, _root_context(root_arn, address, mfa)))
-            # Only an explicit Deny counts. A missing Allow for the probe says nothing about the
+            # Only an explicit Deny counts. A missing Allow for the probe proves nothing about the
             # actions and resources that the path's Allow statements do let through.
             if not decision.denied_by:
                 allowed.append(action if resource == "*" else f"{action} on {resource}")

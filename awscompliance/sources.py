@@ -128,7 +128,7 @@ def gather_evidence(config: pytest.Config, progress: Progress | None = None) -> 
 
 @dataclass
 class _Gathered:
-    """What a source produced: the evidence, and every account id it found before filtering."""
+    """A source's output: the evidence, and every account id it found before filtering."""
 
     evidence: list[Evidence]
     discovered: set[str]
@@ -170,7 +170,7 @@ def _chosen_targets(targets: list[AccountTarget], account_filter: AccountFilter)
         )
     chosen = _filtered_targets(targets, account_filter)
     management = [target for target in targets if target.account.organization_role == "management"]
-    # An account excluded by name is never touched; members that need its trail then say so.
+    # An account excluded by name is never touched. Members that need its trail then report an error.
     if chosen and management and management[0] not in chosen and management[0].account.account_id not in account_filter.exclude:
         chosen.append(management[0])
     return chosen
@@ -197,11 +197,11 @@ def _deduplicate(evidence: list[Evidence]) -> list[Evidence]:
         if account_id is None:
             unknown.append(item)
             continue
-        kept = chosen.get(account_id)
-        if kept is None or (kept.error is not None and item.error is None):
+        previous = chosen.get(account_id)
+        if previous is None or (previous.error is not None and item.error is None):
             chosen[account_id] = item
-        if kept is not None:
-            logger.info("account %s was reached through %s and %s; it is audited once", account_id, kept.account.source, item.account.source)
+        if previous is not None:
+            logger.info("account %s was reached through %s and %s; it is audited once", account_id, previous.account.source, item.account.source)
     return list(chosen.values()) + unknown
 
 
@@ -225,7 +225,7 @@ def _requested_but_missing(
     """Give an error to each account named with --accounts that no source found, rather than drop it.
 
     An account that a source found but another filter (--ou, --exclude-accounts) excluded is
-    left out as the filters say.
+    left out, as the filters request.
     """
     if account_filter.include is None:
         return []

@@ -148,7 +148,7 @@ def fake_time() -> FakeTime:
 
 def create_user(iam: Any, user: str) -> None:
     # moto writes not_supported in password_last_used for a user without a password, where AWS
-    # writes N/A, and the parser rejects that; a user with a password has AWS's shape.
+    # writes N/A, and the parser rejects that. A user with a password has AWS's shape.
     iam.create_user(UserName=user)
     iam.create_login_profile(UserName=user, Password="not-a-secret-1A!")
 

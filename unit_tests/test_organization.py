@@ -17,6 +17,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
+from botocore.parsers import ResponseParserError
 from moto import mock_aws
 
 from awscompliance.accounts import AccountTarget, default_target
@@ -230,7 +231,7 @@ Fault = Callable[..., AWSResponse | None]
 
 
 def install_faults(session: boto3.Session, faults: dict[str, Fault]) -> boto3.Session:
-    """Make the session's clients answer the named operations with injected faults."""
+    """Make the session's clients return injected faults for the named operations."""
 
     def inject(request, event_name, **kwargs):
         operation = event_name.rsplit(".", 1)[-1]
@@ -426,3 +427,21 @@ def test_ou_option_needs_org(pytester, tmp_path):
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--ou needs --org" in result.stderr.str()
+
+
+def test_unreadable_error_body_is_account_error(organization, no_real_sleep):
+    def unreadable(request):
+        raise ResponseParserError("Unable to parse response: <html>502 Bad Gateway</html>")
+
+    broken = sorted(organization.member_paths)[0]
+    targets = discover_organization(default_target().session_factory)
+    targets = [
+        with_faults(target, {"GetCredentialReport": unreadable}) if target.account.account_id == broken else target
+        for target in targets
+    ]
+
+    evidence = audit(targets, FakeTime())
+
+    assert "Unable to parse response" in evidence[broken].error
+    assert "internal error" not in evidence[broken].error
+    assert sum(1 for item in evidence.values() if item.error) == 1

@@ -22,7 +22,7 @@ from awscompliance.collect import CollectSettings, collect_all
 from awscompliance.demo import moto_root
 from awscompliance.evidence import AuditSettings, Evidence, Status
 from awscompliance.organization import discover_organization
-from unit_tests.test_organization import always, install_faults
+from unit_tests.test_organization import _member_client, always, install_faults
 
 pytestmark = pytest.mark.usefixtures("aws_credentials")
 
@@ -166,15 +166,7 @@ def _attach(organizations, name: str, document: dict, target_id: str) -> None:
 
 
 def _member_iam(account_id: str):
-    credentials = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
-    )["Credentials"]
-    return boto3.client(
-        "iam",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    return _member_client(account_id, "iam")
 
 
 def _seed_root(iam, password: bool, mfa: bool) -> None:

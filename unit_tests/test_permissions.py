@@ -50,7 +50,7 @@ def create_detection_setup():
 
 def create_user_with_password(name):
     # moto writes not_supported in password_last_used for a user without a password, where AWS
-    # writes N/A, and the parser rejects it; a user with a password has AWS's shape.
+    # writes N/A, and the parser rejects it. A user with a password has AWS's shape.
     iam = boto3.client("iam")
     iam.create_user(UserName=name)
     iam.create_login_profile(UserName=name, Password="not-a-secret-1A!")
@@ -112,7 +112,7 @@ def test_management_policy_matches_calls_made():
 
     member_policy, management_policy = readme_policies()
     assert evidence.error is None
-    # With --org, account names come from the organization, so no alias is looked up; the
+    # With --org, account names come from the organization, so no alias is looked up. The
     # policy still grants it for the same credentials used as a profile.
     assert recorder.calls - NEEDS_NO_PERMISSION == management_policy - {"iam:ListAccountAliases"}
     assert member_policy < management_policy

@@ -1413,7 +1413,7 @@ MFA_CASES = [
         id="region-deny-and-mfa",
     ),
     pytest.param(
-        # A missing Allow for the probes says nothing about what the path's Allows let through,
+        # A missing Allow for the probes proves nothing about what the path's Allows let through,
         # so only explicit Denies count as enforcement.
         _path(account=()),
         NOT_ENFORCED,

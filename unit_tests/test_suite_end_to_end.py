@@ -316,7 +316,7 @@ def test_stopped_run_marked_incomplete(pytester, tmp_path):
 
 def test_space_separated_path_from_project_folder(tmp_path):
     # pytest reads the command line before plugins add options, so a path after a space looks like
-    # a test path; the plugin, loaded from its entry point, recovers the project's settings.
+    # a test path. The plugin, loaded from its entry point, restores the project's settings.
     findings = tmp_path / "findings.json"
     command = [
         sys.executable, "-m", "pytest",

@@ -1,9 +1,9 @@
 """Controls for the root user: no use, no access key, MFA, hardware MFA.
 
 Each control is a pure function of one account's evidence and the run's settings. They share one
-preamble (`root_row_or_verdict`): an account whose evidence could not be collected is an error,
-an account in a partition without a usable root user is skipped, and a report without a root row
-is an error, because "cannot evaluate" must never read as PASS or FAIL. The organization
+preamble (`root_row_or_verdict`). An account whose evidence could not be collected is an error,
+and so is a report without a root row, because "cannot evaluate" must never read as PASS or FAIL.
+An account in a partition without a usable root user is skipped. The organization
 controls reuse the preamble and the MFA and password facts.
 """
 
@@ -86,8 +86,8 @@ def _pass_if_report_covers(evidence: Evidence, settings: AuditSettings, message:
     """Pass root-usage only when the report is recent enough to show any use up to as_of.
 
     Use after the report was generated is not in it. IAM regenerates a report at most every four
-    hours, so a live report is at most that old; an older one (saved evidence judged later) cannot
-    show that root was unused, and the verdict is an error rather than a PASS.
+    hours, so a live report is at most that old. An older one (saved evidence judged later) cannot
+    show that root was unused, so the verdict is an error rather than a PASS.
     """
     generated = evidence.report_generated_time
     if generated is not None and settings.as_of - generated > MAX_REPORT_AGE:
@@ -317,7 +317,7 @@ def mfa_fact(evidence: Evidence, row: CredentialRow) -> Fact:
 
 def password_fact(evidence: Evidence, row: CredentialRow) -> Fact:
     # On the root row password_enabled is true/false, or not_supported where the report cannot tell
-    # (older reports and some partitions); only the account summary settles that case.
+    # (older reports and some partitions). Only the account summary settles that case.
     return _summary_over_report(evidence, "AccountPasswordPresent", "password_enabled", row.password_enabled)
 
 

@@ -63,7 +63,7 @@ class TrailSeed:
 
 @dataclass(frozen=True)
 class DetectionSeed:
-    """What one account has set up to detect root use, in the demo's home Region."""
+    """The root-use detection one account has set up in the demo's home Region."""
 
     trail: TrailSeed | None = None
     # True for an enabled GuardDuty detector, False for a suspended one, None for no detector.

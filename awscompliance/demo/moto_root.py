@@ -116,7 +116,7 @@ def root_user_adaptation() -> Iterator[RootAdaptation]:
         return ActionResult({**result.result, "GeneratedTime": generated})
 
     def list_organizations_features(response: IamResponse) -> ActionResult:
-        # AWS answers from the management account with the organization's id and enabled features.
+        # AWS returns, from the management account, the organization's id and enabled features.
         return ActionResult(_organization_features(adaptation, response))
 
     def enable_root_credentials_management(response: IamResponse) -> ActionResult:
@@ -333,7 +333,7 @@ def organization_trails_in_members() -> Iterator[None]:
 
 
 def _organization_trails_of(backend: CloudTrailBackend) -> list[Trail]:
-    """Return the organization trails that a member account sees in the backend's Region."""
+    """Return the organization trails that DescribeTrails lists to a member account in the backend's Region."""
     # moto records each member account's management account when the member is created.
     management = organizations_backends.master_accounts.get(backend.account_id)
     if management is None or management[0] == backend.account_id:
