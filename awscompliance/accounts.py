@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.credentials
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
@@ -39,9 +42,9 @@ class AccountTarget:
     """An account to collect live evidence from."""
 
     account: Account
-    # Returns a boto3 session whose credentials act in this account, with the read-only guard
+    # Returns a session whose credentials act in this account, with the read-only guard
     # installed. Called on a collection thread, so each call returns a session of its own.
-    session_factory: Callable[[], boto3.Session]
+    session_factory: Callable[[], AuditSession]
     # Returns the account's organization context (an `organization.OrganizationContext`) for
     # accounts discovered with --org, or is None for other sources. It records a failed read in
     # the context's error fields rather than raising.
@@ -141,6 +144,174 @@ def session_from_credentials(credentials: dict[str, Any], region: str) -> boto3.
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials.get("SessionToken"),
     )
+
+
+class RoleSessions:
+    """Sessions for the assumed roles of many accounts, sharing botocore clients per thread.
+
+    Creating a botocore session and its clients costs more CPU than an account's API calls: in
+    a large organization it was most of a run's CPU time. So each collection thread keeps one
+    guarded session and one client per service and Region, and `session` points that thread's
+    clients at the account being collected. botocore reads a client's credentials again for
+    every request it signs, so a request is signed with the keys of the account that was
+    current when it was sent.
+
+    A `PooledSession` is valid only on its own thread, and only until the next `session` call
+    there. Outside that, its clients refuse every call with `StaleSessionError`, so no call made
+    through them goes out with another account's keys. (A paginator's later pages are not
+    checked: iterate it before the next account's session.) A collection thread collects one
+    account at a time, which keeps this rule.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def session(self, credentials: dict[str, Any], region: str) -> PooledSession:
+        """Make `credentials` (in AssumeRole's shape) current on this thread and return their session."""
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = _ThreadClients()
+        return pool.activate(credentials, region)
+
+
+class StaleSessionError(RuntimeError):
+    """A `PooledSession` was used after another account's session replaced it, or on another thread."""
+
+
+class PooledSession:
+    """One account's view of a thread's shared clients; the part of `boto3.Session` the suite uses."""
+
+    def __init__(self, pool: _ThreadClients, generation: int, region: str, credentials: botocore.credentials.Credentials) -> None:
+        self._pool = pool
+        self._generation = generation
+        self.region_name = region
+        self._credentials = credentials
+
+    def client(self, service_name: str, region_name: str | None = None) -> _BoundClient:
+        self.check_current()
+        return _BoundClient(self._pool.client(service_name, region_name or self.region_name), self)
+
+    def get_credentials(self) -> botocore.credentials.Credentials:
+        """Return this account's credentials, as `boto3.Session.get_credentials` does."""
+        return self._credentials
+
+    def check_current(self) -> None:
+        """Raise StaleSessionError unless this session's account is its thread's current one."""
+        self._pool.check_current(self._generation)
+
+
+# A session factory's result: a boto3 session, or an assumed role's session of shared clients.
+AuditSession = boto3.Session | PooledSession
+
+
+class _BoundClient:
+    """A shared client that checks, before each call, that its session is still current."""
+
+    def __init__(self, client: Any, session: PooledSession) -> None:
+        self._client = client
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        self._session.check_current()
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            self._session.check_current()
+            return attribute(*args, **kwargs)
+
+        return checked
+
+
+class _CurrentCredentials(botocore.credentials.Credentials):
+    """Credentials whose keys are those of the account its thread is collecting now."""
+
+    def __init__(self) -> None:
+        # The base class's __init__ would assign the keys, which are properties here.
+        self.method = "assume-role"
+        self.current: botocore.credentials.Credentials | None = None
+
+    def _keys(self) -> botocore.credentials.Credentials:
+        if self.current is None:
+            raise StaleSessionError("no account is current on this thread")
+        return self.current
+
+    @property
+    def access_key(self) -> str:
+        return self._keys().access_key
+
+    @property
+    def secret_key(self) -> str:
+        return self._keys().secret_key
+
+    @property
+    def token(self) -> str | None:
+        return self._keys().token
+
+    @property
+    def account_id(self) -> str | None:
+        return self._keys().account_id
+
+    def get_frozen_credentials(self) -> botocore.credentials.ReadOnlyCredentials:
+        return self._keys().get_frozen_credentials()
+
+
+class _ThreadClients:
+    """One thread's guarded session and clients, whose credentials follow the current account."""
+
+    def __init__(self) -> None:
+        self._owner = threading.get_ident()
+        self._generations = itertools.count(1)
+        self._generation = 0
+        self._credentials = _CurrentCredentials()
+        core = _new_core_session(None)
+        # Every client of this session reads the same credentials object, whose keys change.
+        provider = _FixedProvider(self._credentials)
+        core.register_component("credential_provider", botocore.credentials.CredentialResolver([provider]))
+        self._session = new_session(botocore_session=core)
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def activate(self, credentials: dict[str, Any], region: str) -> PooledSession:
+        keys = botocore.credentials.Credentials(
+            credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials.get("SessionToken"), method="assume-role"
+        )
+        self._check_thread()
+        self._credentials.current = keys
+        self._generation = next(self._generations)
+        return PooledSession(self, self._generation, region, keys)
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, region_name=region)
+        return self._clients[key]
+
+    def check_current(self, generation: int) -> None:
+        self._check_thread()
+        if generation != self._generation:
+            raise StaleSessionError(
+                "a client of an account's session was used after the session of another account"
+                " replaced it on the same thread; its requests would be signed with the other account's keys"
+            )
+
+    def _check_thread(self) -> None:
+        if threading.get_ident() != self._owner:
+            raise StaleSessionError("a thread's shared AWS clients were used from another thread")
+
+
+class _FixedProvider(botocore.credentials.CredentialProvider):
+    """A credential provider that always returns the same credentials object."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: botocore.credentials.Credentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> botocore.credentials.Credentials:
+        return self._credentials
 
 
 def _new_guarded_session(profile: str | None) -> boto3.Session:

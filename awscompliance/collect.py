@@ -122,7 +122,9 @@ def collect_account(target: AccountTarget, settings: CollectSettings = CollectSe
     _add_virtual_mfa_devices(iam, evidence)
     evidence.organization = _organization_context(target)
     if settings.detection:
-        evidence.detection = collect_detection(session, settings.home_region or session.region_name or DEFAULT_REGION)
+        region = settings.home_region or session.region_name or DEFAULT_REGION
+        # _identify has read the account id from STS already.
+        evidence.detection = collect_detection(session, region, account.account_id)
     return evidence
 
 

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, NamedTuple
 
-import boto3
 from botocore.exceptions import ClientError
 
-from awscompliance.accounts import client_config
+from awscompliance.accounts import AuditSession
 from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, error_message, permission_advice
 
 logger = logging.getLogger(__name__)
@@ -172,14 +171,18 @@ def is_sns_topic_arn(arn: str) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[2] == "sns"
 
 
-def collect_detection(session: boto3.Session, region: str) -> DetectionEvidence:
+def collect_detection(session: AuditSession, region: str, account_id: str | None = None) -> DetectionEvidence:
     """Read the detection evidence of the session's account, with `region` as its home Region.
+
+    `account_id` is the session's account when the caller knows it already; otherwise it is
+    read from STS. Clients take the session's default configuration (`accounts.client_config`).
 
     Never raises for an expected failure: a failed call (any of `aws_errors.AWS_ERRORS`) sets the
     matching `*_error`, and collection goes on with the other calls.
     """
     clients = _Clients(session)
-    account_id = _caller_account(clients, region)
+    if account_id is None:
+        account_id = _caller_account(clients, region)
 
     trails, trails_error = _collect_trails(clients, region, account_id)
     if trails is None:
@@ -215,14 +218,14 @@ def collect_detection(session: boto3.Session, region: str) -> DetectionEvidence:
 class _Clients:
     """boto3 clients of one session, one per service and region, created on first use."""
 
-    def __init__(self, session: boto3.Session) -> None:
+    def __init__(self, session: AuditSession) -> None:
         self._session = session
         self._clients: dict[tuple[str, str], Any] = {}
 
     def get(self, service: str, region: str) -> Any:
         key = (service, region)
         if key not in self._clients:
-            self._clients[key] = self._session.client(service, region_name=region, config=client_config())
+            self._clients[key] = self._session.client(service, region_name=region)
         return self._clients[key]
 
 

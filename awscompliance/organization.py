@@ -25,7 +25,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from awscompliance.accounts import AccountTarget, AccountUnreachable, session_from_credentials
+from awscompliance.accounts import AccountTarget, AccountUnreachable, AuditSession, RoleSessions
 from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, error_message
 from awscompliance import scp
 from awscompliance.evidence import Account
@@ -84,7 +84,7 @@ class RoleOptions:
 
 
 def discover_organization(
-    session_factory: Callable[[], boto3.Session],
+    session_factory: Callable[[], AuditSession],
     options: RoleOptions = RoleOptions(),
     source: str = "organization",
 ) -> list[AccountTarget]:
@@ -255,13 +255,14 @@ class _RoleAssumer:
         self._sts = sts
         self._options = options
         self._partition = partition
+        self._sessions = RoleSessions()
 
-    def factory(self, account_id: str) -> Callable[[], boto3.Session]:
+    def factory(self, account_id: str) -> Callable[[], AuditSession]:
         role_arn = f"arn:{self._partition}:iam::{account_id}:role/{self._options.role_name}"
         region = self._sts.meta.region_name
         return lambda: self._assume(account_id, role_arn, region)
 
-    def _assume(self, account_id: str, role_arn: str, region: str) -> boto3.Session:
+    def _assume(self, account_id: str, role_arn: str, region: str) -> AuditSession:
         parameters = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME}
         if self._options.external_id:
             parameters["ExternalId"] = self._options.external_id
@@ -269,7 +270,7 @@ class _RoleAssumer:
             credentials = self._sts.assume_role(**parameters)["Credentials"]
         except AWS_ERRORS as error:
             raise AccountUnreachable(_assume_role_failed(account_id, role_arn, error, self._options)) from None
-        return session_from_credentials(credentials, region)
+        return self._sessions.session(credentials, region)
 
 
 def _assume_role_failed(account_id: str, role_arn: str, error: Exception, options: RoleOptions) -> str:

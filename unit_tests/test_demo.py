@@ -58,6 +58,23 @@ def policy_names(evidence: Evidence) -> list[list[str]]:
     return [[policy.name for policy in level.policies] for level in evidence.organization.scp_path]
 
 
+class _IamClients:
+    """Account name -> a new IAM client of that account's session.
+
+    A member's session is valid until the next member's session is made on the same thread, so
+    each look-up makes a new one rather than keeping one client per account.
+    """
+
+    def __init__(self, named: dict[str, AccountTarget]) -> None:
+        self._named = named
+
+    def __getitem__(self, name: str) -> Any:
+        return self._named[name].session_factory().client("iam")
+
+    def names(self) -> list[str]:
+        return list(self._named)
+
+
 class TestSeededOrganization:
     """Reads of one demo organization, started once for the class."""
 
@@ -71,9 +88,9 @@ class TestSeededOrganization:
         return by_name(targets)
 
     @pytest.fixture(scope="class")
-    def iam(self, named: dict[str, AccountTarget]) -> dict[str, Any]:
-        """Account name -> IAM client acting in that account, created once for the class."""
-        return {name: target.session_factory().client("iam") for name, target in named.items()}
+    def iam(self, named: dict[str, AccountTarget]) -> _IamClients:
+        """Account name -> IAM client acting in that account."""
+        return _IamClients(named)
 
     @pytest.fixture(scope="class")
     def collected(self, targets: list[AccountTarget]) -> list[Evidence]:
@@ -167,10 +184,10 @@ class TestSeededOrganization:
             assert report.root.user == ROOT_USER_NAME
 
     def test_report_has_iam_users(self, iam):
-        for name, client in iam.items():
+        for name in iam.names():
             if name == DENIED_ACCOUNT:
                 continue
-            assert credential_report(client).users, name
+            assert credential_report(iam[name]).users, name
 
     def test_report_generated_time_recent(self, iam):
         iam["prod-web"].generate_credential_report()

@@ -242,6 +242,20 @@ def test_collect_reads_whole_chain(aws):
     assert detection.subscriptions == [Subscription(arns["topic_arn"], "email", "security@example.com", True)]
 
 
+def test_collect_known_account_skips_sts(aws):
+    build_chain()
+    session = new_session()
+    called: list[str] = []
+    session.events.register("before-call.*.*", lambda model, **kwargs: called.append(model.service_model.service_name))
+
+    detection = collect_detection(session, REGION, account_id=MOTO_ACCOUNT)
+
+    assert "sts" not in called
+    assert "cloudtrail" in called
+    assert detection.account_id == MOTO_ACCOUNT
+    assert detection.trails and detection.alarms
+
+
 def test_collect_reads_guardduty_and_config(aws):
     detector_id = boto3.client("guardduty", region_name=REGION).create_detector(Enable=True)["DetectorId"]
     config = boto3.client("config", region_name=REGION)

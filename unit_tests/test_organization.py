@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -243,8 +244,38 @@ def install_faults(session: boto3.Session, faults: dict[str, Fault]) -> boto3.Se
 
 
 def with_faults(target: AccountTarget, faults: dict[str, Fault]) -> AccountTarget:
+    """Make the target's clients return injected faults for the named operations."""
     original = target.session_factory
-    return AccountTarget(target.account, lambda: install_faults(original(), faults))
+    return AccountTarget(target.account, lambda: _FaultySession(original(), faults))
+
+
+class _FaultySession:
+    """An account's session whose requests get that account's injected faults.
+
+    Members' sessions share their clients with the other accounts collected on the same thread,
+    so the faults are chosen by the access key that signed each request.
+    """
+
+    faults_by_key: dict[str, dict[str, Fault]] = {}
+
+    def __init__(self, session: Any, faults: dict[str, Fault]) -> None:
+        self._session = session
+        self.region_name = session.region_name
+        self.faults_by_key[session.get_credentials().access_key] = faults
+
+    def client(self, service_name: str, region_name: str | None = None) -> Any:
+        client = self._session.client(service_name, region_name=region_name)
+        client.meta.events.register_first("before-send.*.*", self._inject, unique_id="unit-test-faults")
+        return client
+
+    @classmethod
+    def _inject(cls, request, event_name, **kwargs):
+        # SigV4: "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/<service>/aws4_request, ..."
+        authorization = request.headers["Authorization"]
+        authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
+        access_key = authorization.split("Credential=", 1)[1].split("/", 1)[0]
+        fault = cls.faults_by_key.get(access_key, {}).get(event_name.rsplit(".", 1)[-1])
+        return fault(request) if fault else None
 
 
 def always(code: str, status: int, message: str = "injected") -> Fault:
