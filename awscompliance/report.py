@@ -183,5 +183,18 @@ def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
     return lines
 
 
+def problem_lines(findings: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """List the errors, then the failures, one line each: status, control, account label, message.
+
+    `findings` contains (account label, finding) pairs; passes and skips are left out.
+    """
+    order = {Status.ERROR.value: 0, Status.FAIL.value: 1}
+    chosen = sorted(
+        (pair for pair in findings if pair[1]["status"] in order),
+        key=lambda pair: (order[pair[1]["status"]], pair[1]["control"], pair[0]),
+    )
+    return [f"{finding['status'].upper():<5} {finding['control']} {label}: {finding['message']}" for label, finding in chosen]
+
+
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from awscompliance import report as reporting
 from awscompliance.evidence import Account, AuditSettings, Evidence
 from awscompliance.plugin import ACCOUNT_PROPERTY, CONTROL_PROPERTY, ComplianceRun, _summarize_sources
 
@@ -38,3 +39,19 @@ def test_sources_summary_counts_the_rest():
 
     assert _summarize_sources(sources) == ", ".join(sources[:10]) + " and 2 more"
     assert _summarize_sources(["demo", "demo"]) == "demo"
+
+
+def test_problem_lines_list_errors_then_failures():
+    findings = [
+        ("222-b", {"control": "root-mfa", "status": "fail", "message": "no MFA"}),
+        ("111-a", {"control": "root-mfa", "status": "pass", "message": "MFA on"}),
+        ("111-a", {"control": "root-usage", "status": "error", "message": "denied"}),
+        ("111-a", {"control": "root-access-key", "status": "fail", "message": "key 1"}),
+        ("333-c", {"control": "root-mfa", "status": "skip", "message": "n/a"}),
+    ]
+
+    assert reporting.problem_lines(findings) == [
+        "ERROR root-usage 111-a: denied",
+        "FAIL  root-access-key 111-a: key 1",
+        "FAIL  root-mfa 222-b: no MFA",
+    ]

@@ -337,3 +337,27 @@ def test_space_separated_path_from_project_folder(tmp_path):
         for account_id, case in EXPECTED["accounts"].items()
         for control, status in case["expected"].items()
     }
+
+
+def test_terminal_lists_each_problem_without_tracebacks(pytester, tmp_path):
+    result, document, _ = run_suite(pytester, tmp_path, *offline_options())
+    output = result.stdout.str()
+
+    problems = [finding for finding in document["findings"] if finding["status"] in ("fail", "error")]
+    assert problems
+    for finding in problems:
+        line = f"{finding['status'].upper():<5} {finding['control']} {finding['account_id']}"
+        assert any(text.startswith(line) and text.endswith(finding["message"]) for text in output.splitlines()), line
+    assert "= FAILURES =" not in output
+    assert "AssertionError" not in output
+
+
+def test_chosen_traceback_style_shows_verdict_message(pytester, tmp_path):
+    result, document, _ = run_suite(pytester, tmp_path, *offline_options(), "--tb=short")
+    output = result.stdout.str()
+
+    failed = next(finding for finding in document["findings"] if finding["status"] == "fail")
+    assert "= FAILURES =" in output
+    # The failure report is the verdict's message, not the repr of the assert.
+    assert failed["message"] in output
+    assert "assert verdict.status" not in output
