@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,9 @@ ROLE_SESSION_NAME = "awscompliance-audit"
 
 MANAGEMENT = "management"
 MEMBER = "member"
+
+# Threads that list the organization's accounts and OU tree at once, during discovery.
+DISCOVERY_WORKERS = 8
 
 
 STANDALONE = "standalone"
@@ -101,13 +105,12 @@ def discover_organization(
     management_id = description["MasterAccountId"]
     partition = description.get("MasterAccountArn", "arn:aws:").split(":")[1]
 
-    accounts = [
-        account
-        for account in _paginate(organizations, "list_accounts", "Accounts")
-        # ListAccounts reports SUSPENDED and PENDING_CLOSURE accounts too; only ACTIVE ones can be audited.
-        if account.get("State", account.get("Status")) == "ACTIVE"
-    ]
-    tree = _walk_tree(organizations)
+    # ListAccounts returns at most 20 accounts a page, so a large organization takes many
+    # sequential pages. The OU tree is walked meanwhile, on other threads: clients are thread-safe.
+    with ThreadPoolExecutor(max_workers=DISCOVERY_WORKERS, thread_name_prefix="discover") as pool:
+        listed = pool.submit(_active_accounts, organizations)
+        tree = _walk_tree(organizations, pool)
+        accounts = listed.result()
     logger.info("organization %s: %d active accounts", description.get("Id"), len(accounts))
     features, features_error = _enabled_features(session, caller)
     scps = _ScpReader(organizations, tree)
@@ -297,27 +300,52 @@ def _describe_organization(organizations: Any, caller: str) -> dict[str, Any]:
         raise DiscoveryError(_listing_failed("organizations:DescribeOrganization", caller, error)) from None
 
 
-def _walk_tree(organizations: Any) -> _Tree:
-    """Walk the OU tree top-down: one call per OU instead of one ListParents call per account."""
+def _active_accounts(organizations: Any) -> list[dict[str, Any]]:
+    # ListAccounts reports SUSPENDED and PENDING_CLOSURE accounts too; only ACTIVE ones can be audited.
+    return [
+        account
+        for account in _paginate(organizations, "list_accounts", "Accounts")
+        if account.get("State", account.get("Status")) == "ACTIVE"
+    ]
+
+
+def _walk_tree(organizations: Any, pool: ThreadPoolExecutor) -> _Tree:
+    """Walk the OU tree top-down: one call per OU instead of one ListParents call per account.
+
+    The children of all OUs of one level are listed at once, on `pool`'s threads.
+    """
     tree = _Tree(roots={}, names={}, paths={}, account_roots={})
-    pending: list[tuple[str, str, tuple[str, ...]]] = []
+    level: list[tuple[str, str, tuple[str, ...]]] = []
     for root in _paginate(organizations, "list_roots", "Roots"):
         policy_types = root.get("PolicyTypes", [])
         tree.roots[root["Id"]] = any(
             item.get("Type") == "SERVICE_CONTROL_POLICY" and item.get("Status") == "ENABLED" for item in policy_types
         )
         tree.names[root["Id"]] = root.get("Name", root["Id"])
-        pending.append((root["Id"], root["Id"], ()))
+        level.append((root["Id"], root["Id"], ()))
 
-    while pending:
-        root_id, parent_id, path = pending.pop()
-        for account in _paginate(organizations, "list_accounts_for_parent", "Accounts", ParentId=parent_id):
-            tree.paths[account["Id"]] = path
-            tree.account_roots[account["Id"]] = root_id
-        for unit in _paginate(organizations, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent_id):
-            tree.names[unit["Id"]] = unit.get("Name", unit["Id"])
-            pending.append((root_id, unit["Id"], path + (unit["Id"],)))
+    while level:
+        listings = [
+            (
+                parent,
+                pool.submit(_listed, organizations, "list_accounts_for_parent", "Accounts", parent[1]),
+                pool.submit(_listed, organizations, "list_organizational_units_for_parent", "OrganizationalUnits", parent[1]),
+            )
+            for parent in level
+        ]
+        level = []
+        for (root_id, _, path), accounts, units in listings:
+            for account in accounts.result():
+                tree.paths[account["Id"]] = path
+                tree.account_roots[account["Id"]] = root_id
+            for unit in units.result():
+                tree.names[unit["Id"]] = unit.get("Name", unit["Id"])
+                level.append((root_id, unit["Id"], path + (unit["Id"],)))
     return tree
+
+
+def _listed(organizations: Any, method: str, key: str, parent_id: str) -> list[dict[str, Any]]:
+    return list(_paginate(organizations, method, key, ParentId=parent_id))
 
 
 def _paginate(client: Any, method: str, key: str, **parameters: Any) -> Iterator[dict[str, Any]]:

@@ -174,6 +174,18 @@ def test_not_in_organization_raises():
             discover_organization(default_target().session_factory)
 
 
+@pytest.mark.parametrize("operation", ["ListAccounts", "ListAccountsForParent", "ListOrganizationalUnitsForParent"])
+def test_denied_listing_stops_discovery(organization, operation):
+    def management_factory():
+        return install_faults(default_target().session_factory(), {operation: always("AccessDeniedException", 400)})
+
+    with pytest.raises(DiscoveryError) as raised:
+        discover_organization(management_factory)
+
+    assert f"organizations:{operation}" in str(raised.value)
+    assert "AccessDeniedException" in str(raised.value)
+
+
 def test_custom_role_name_used(organization):
     targets = discover_organization(default_target().session_factory, RoleOptions(role_name="AuditRole"))
     member = next(target for target in targets if target.account.organization_role == MEMBER)
