@@ -280,6 +280,11 @@ class _ThreadClients:
         self._check_thread()
         self._credentials.current = keys
         self._generation = next(self._generations)
+        # Each account gets a full retry budget, as it would with clients of its own: throttling
+        # in one account must not use up the retries of the next accounts on this thread.
+        for key, client in list(self._clients.items()):
+            if not _refill_retry_quota(client):
+                del self._clients[key]
         return PooledSession(self, self._generation, region, keys)
 
     def client(self, service: str, region: str) -> Any:
@@ -299,6 +304,28 @@ class _ThreadClients:
     def _check_thread(self) -> None:
         if threading.get_ident() != self._owner:
             raise StaleSessionError("a thread's shared AWS clients were used from another thread")
+
+
+def _refill_retry_quota(client: Any) -> bool:
+    """Give `client` a full retry budget again; return False when botocore's layout is unknown.
+
+    botocore's standard retry mode keeps one retry quota per client (500 units; a throttled
+    retry takes 5, and a success returns 1), and stops retrying while it is empty. botocore has
+    no public way to reset it, so this reads the private attributes of botocore 1.43 (see
+    `botocore.retries.standard.register_retry_handler`). When they are not found, the caller
+    creates a new client, which comes with a full quota.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    try:
+        entry = client.meta.events._emitter._unique_id_handlers[f"retry-config-{service}"]
+        retry_quota = entry["handler"].__self__._retry_quota._quota
+        capacity = retry_quota._max_capacity
+        with retry_quota._lock:
+            retry_quota._available_capacity = capacity
+    except (AttributeError, KeyError, TypeError):
+        logger.debug("cannot refill the retry quota of a %s client; creating a new client", service)
+        return False
+    return True
 
 
 class _FixedProvider(botocore.credentials.CredentialProvider):

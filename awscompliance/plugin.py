@@ -14,6 +14,7 @@ import gc
 import html
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -128,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
 
     _recover_project_configuration(config)
-    if config.option.tbstyle == "auto":
+    if not _traceback_style_chosen(config):
         # No traceback style was chosen. The "AWS compliance failures and errors" section lists
         # every failure and error with its message, so pytest's failure report would repeat it. It would also be slow:
         # pytest 9 scans every test report once per failure, which took a minute for 6,700
@@ -138,7 +139,8 @@ def pytest_configure(config: pytest.Config) -> None:
     findings_path = Path(config.getoption("findings_json"))
     if findings_path.is_dir():
         raise pytest.UsageError(f"--findings-json {str(findings_path)!r} is a folder; give a file path.")
-    if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
+    # --collect-only runs no test, so it must not replace the last run's report with an empty one.
+    if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html") and not config.option.collectonly:
         config.option.htmlpath = DEFAULT_HTML
         config.option.self_contained_html = True
     config.pluginmanager.register(ComplianceRun(config, settings), ComplianceRun.NAME)
@@ -174,6 +176,8 @@ class ComplianceRun:
     # Node ids selected to run that ended without a verdict and could not be tied to a control.
     not_run: list[str] = field(default_factory=list)
     summary_rows: list[reporting.SummaryRow] = field(default_factory=list)
+    # Node id -> the exception of a compliance test that failed without a verdict.
+    crashes: dict[str, str] = field(default_factory=dict)
     # One line per failed or errored finding, for the terminal.
     problem_lines: list[str] = field(default_factory=list)
     # Whether some selected test ended without a verdict, the opposite of findings.json's "complete".
@@ -231,6 +235,8 @@ class ComplianceRun:
             marker = item.get_closest_marker("control")
             if label is not None and marker is not None and marker.args:
                 self.selected[item.nodeid] = (label, marker.args[0])
+        # Garbage left by evidence collection is freed now, before the survivors are frozen.
+        gc.collect()
         _exempt_from_garbage_collection()
 
     @pytest.hookimpl(optionalhook=True)
@@ -264,8 +270,15 @@ class ComplianceRun:
             # The verdict's message is the whole story; a traceback of the fixture would add noise.
             test_report.longrepr = f"{call.excinfo.value}"
         recorded = item.stash.get(_VERDICT_KEY, None)
-        if call.when == "call" and test_report.failed and recorded is not None and recorded[1].status is Status.FAIL:
+        if (
+            call.when == "call"
+            and recorded is not None
+            and recorded[1].status is Status.FAIL
+            and call.excinfo is not None
+            and call.excinfo.errisinstance(AssertionError)
+        ):
             # A failed control's message names its evidence, which the assert's repr does not.
+            # Any other exception is a bug in the test, and keeps its traceback.
             test_report.longrepr = recorded[1].message
         label = _parameter_label(item)
         marker = item.get_closest_marker("control")
@@ -280,6 +293,15 @@ class ComplianceRun:
         # An error or skip ends the test in setup; a pass or fail is decided in the call.
         deciding_phase = "setup" if verdict.status in (Status.ERROR, Status.SKIP) else "call"
         if test_report.when == deciding_phase:
+            if verdict.status is Status.PASS and test_report.failed:
+                # The test failed although its control passed, so the pass cannot be trusted.
+                verdict = Verdict(
+                    verdict.control,
+                    Status.ERROR,
+                    f"The control passed, but its test failed: {_crash_text(test_report)}. This is a bug in the "
+                    "test; run with --tb=short for its traceback.",
+                    verdict.evidence,
+                )
             test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(evidence, verdict)))
             item.stash[_FINDING_SENT_KEY] = True
 
@@ -288,6 +310,8 @@ class ComplianceRun:
         if ACCOUNT_PROPERTY not in properties:
             return
         self.reported[report.nodeid] = (properties[ACCOUNT_PROPERTY], properties[CONTROL_PROPERTY])
+        if report.failed and FINDING_PROPERTY not in properties:
+            self.crashes.setdefault(report.nodeid, _crash_text(report))
         if FINDING_PROPERTY in properties:
             self.findings[report.nodeid] = properties[FINDING_PROPERTY]
 
@@ -305,9 +329,9 @@ class ComplianceRun:
         labelled = [(self.reported[node_id][0], finding) for node_id, finding in self.findings.items()] + unjudged
         findings = [finding for _, finding in labelled]
         self.summary_rows = reporting.fleet_summary(findings)
-        self.problem_lines = reporting.problem_lines(labelled)
         if self.config.option.collectonly:
             return  # no test ran, so there is nothing to record, and an older file stays as it was
+        self.problem_lines = reporting.problem_lines(labelled)
         reporting.write_findings_json(
             Path(self.config.getoption("findings_json")),
             self.settings,
@@ -363,7 +387,7 @@ class ComplianceRun:
             data.insert(0, line)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput"):
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
             return
         if self.problem_lines:
             terminalreporter.write_sep("=", "AWS compliance failures and errors")
@@ -418,7 +442,9 @@ class ComplianceRun:
                 "status": Status.ERROR.value,
                 "message": (
                     f"No verdict was recorded: {node_id} did not run to a verdict (the session stopped "
-                    "early, or the test failed outside its control); see the pytest report; run with --tb=short for its traceback."
+                    "early, or the test failed outside its control)."
+                    + (f" It failed with {self.crashes[node_id]}." if node_id in self.crashes else "")
+                    + " Run it with --tb=short for pytest's report."
                 ),
                 "evidence": {},
             }
@@ -476,9 +502,26 @@ def _exempt_from_garbage_collection() -> None:
     The evidence, the collected tests and their reports stay until the process exits. Each full
     collection scans all of them, and pytest runs five at the end (its unraisable-exception
     check), which took 3 to 4 s at 1,143 accounts. `gc.freeze` moves every object alive now out
-    of the collector's reach; they are freed at exit as usual.
+    of the collector's reach, garbage in reference cycles included; the process frees them all
+    when it exits. NOTE: a pytest run inside another process (pytester's inline runs) leaves
+    them frozen in that process.
     """
     gc.freeze()
+
+
+def _crash_text(report: pytest.TestReport) -> str:
+    """Return the exception of a failed test report in one line, such as `KeyError: 'x'`."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return crash.message.splitlines()[0] if crash.message else "an exception"
+    lines = str(report.longrepr).strip().splitlines()
+    return lines[-1] if lines else "an exception"
+
+
+def _traceback_style_chosen(config: pytest.Config) -> bool:
+    """Return whether --tb or --full-trace was given on the command line, in addopts or PYTEST_ADDOPTS."""
+    arguments = [*config.invocation_params.args, *config.getini("addopts"), *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    return any(str(argument).startswith("--tb") or argument == "--full-trace" for argument in arguments)
 
 
 def _label(evidence: Evidence) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from awscompliance.accounts import RoleSessions, StaleSessionError
@@ -147,3 +149,58 @@ def test_session_exposes_its_account_keys():
     assert session.region_name == "eu-west-1"
     assert session.get_credentials().access_key == keys["AccessKeyId"]
     assert session.get_credentials().token == keys["SessionToken"]
+
+
+def throttle_requests_of(access_key: str, times: int | None) -> Any:
+    """Return a before-send handler that throttles `access_key`'s requests, `times` times or always."""
+    remaining = [times]
+
+    def handler(request: Any, **kwargs: Any) -> AWSResponse | None:
+        authorization = request.headers["Authorization"]
+        authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
+        if f"Credential={access_key}/" not in authorization or remaining[0] == 0:
+            return None
+        if remaining[0] is not None:
+            remaining[0] -= 1
+        body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
+        return AWSResponse(request.url, 400, {}, RawBody(body))
+
+    return handler
+
+
+class RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **kwargs: Any) -> Any:
+        yield self._body
+
+
+@mock_aws
+def test_throttled_account_leaves_next_its_retries(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    sessions = RoleSessions()
+    first_keys, second_keys = assumed(ACCOUNTS[0]), assumed(ACCOUNTS[1])
+    first = sessions.session(first_keys, REGION)
+    iam = first.client("iam")
+    iam.meta.events.register_first("before-send.iam.GetAccountSummary", throttle_requests_of(first_keys["AccessKeyId"], None))
+    iam.meta.events.register_first("before-send.iam.GetAccountSummary", throttle_requests_of(second_keys["AccessKeyId"], 1))
+    # Each call is retried until botocore's retry quota (500 units, 5 per throttled retry) is empty.
+    for _ in range(15):
+        with pytest.raises(ClientError):
+            iam.get_account_summary()
+
+    second = sessions.session(second_keys, REGION)
+
+    assert second.client("iam").get_account_summary()["SummaryMap"]
+
+
+@mock_aws
+def test_unknown_retry_layout_gets_new_client(monkeypatch):
+    monkeypatch.setattr("awscompliance.accounts._refill_retry_quota", lambda client: False)
+    sessions = RoleSessions()
+    first = sessions.session(assumed(ACCOUNTS[0]), REGION).client("iam")._client
+    second_session = sessions.session(assumed(ACCOUNTS[1]), REGION)
+
+    assert second_session.client("iam")._client is not first
+    assert caller(second_session) == ACCOUNTS[1]

@@ -361,3 +361,56 @@ def test_chosen_traceback_style_shows_verdict_message(pytester, tmp_path):
     # The failure report is the verdict's message, not the repr of the assert.
     assert failed["message"] in output
     assert "assert verdict.status" not in output
+
+
+BUGGY_TESTS = '''
+import pytest
+from awscompliance.evidence import Status
+
+
+@pytest.mark.control("root-mfa")
+def test_typo_after_failed_verdict(verdict):
+    if verdict.status is Status.FAIL:
+        verdict.mesage
+    assert verdict.status is Status.PASS, verdict.message
+
+
+@pytest.mark.control("root-mfa")
+def test_typo_after_passed_verdict(verdict):
+    assert verdict.status is Status.PASS, verdict.message
+    {}["missing"]
+'''
+
+
+def test_bug_in_test_keeps_its_traceback(pytester, tmp_path):
+    pytester.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_buggy=BUGGY_TESTS)
+    findings = tmp_path / "findings.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--findings-json", str(findings), "--tb=short", *offline_options()
+    )
+    document = json.loads(findings.read_text(encoding="utf-8"))
+    output = result.stdout.str()
+
+    assert "AttributeError" in output
+    assert "mesage" in output
+    after_pass = [finding for finding in document["findings"] if "The control passed" in finding["message"]]
+    assert after_pass
+    assert all(finding["status"] == "error" for finding in after_pass)
+    assert all("its test failed: KeyError" in finding["message"] for finding in after_pass)
+    # Every account that passes root-mfa passes the first test and errors in the second.
+    assert len(after_pass) == len([finding for finding in document["findings"] if finding["status"] == "pass"])
+
+
+def test_collect_only_writes_no_report(pytester, tmp_path):
+    html = pytester.path / "reports" / "compliance.html"
+    result = pytester.runpytest_subprocess(
+        str(PROJECT / "tests_compliance"), "-c", str(PROJECT / "pytest.ini"), "--rootdir", str(PROJECT),
+        "-p", "no:cacheprovider", "--collect-only", *offline_options()
+    )
+    output = result.stdout.str()
+
+    assert result.ret == pytest.ExitCode.OK
+    assert not html.exists()
+    assert "No verdict was recorded" not in output
+    assert "AWS compliance summary" not in output
