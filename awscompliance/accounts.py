@@ -157,7 +157,7 @@ class RoleSessions:
     current when it was sent.
 
     A `PooledSession` is valid only on its own thread, and only until the next `session` call
-    there. Outside that, its clients refuse every call with `StaleSessionError`, so no call made
+    there. Outside that, its clients reject every call with `StaleSessionError`, so no call made
     through them goes out with another account's keys. (A paginator's later pages are not
     checked: iterate it before the next account's session.) A collection thread collects one
     account at a time, which keeps this rule.
@@ -309,11 +309,11 @@ class _ThreadClients:
 def _refill_retry_quota(client: Any) -> bool:
     """Give `client` a full retry budget again; return False when botocore's layout is unknown.
 
-    botocore's standard retry mode keeps one retry quota per client (500 units; a throttled
-    retry takes 5, and a success returns 1), and stops retrying while it is empty. botocore has
-    no public way to reset it, so this reads the private attributes of botocore 1.43 (see
-    `botocore.retries.standard.register_retry_handler`). When they are not found, the caller
-    creates a new client, which comes with a full quota.
+    botocore's standard retry mode keeps one retry quota per client, and stops retrying while it
+    is empty. The quota starts at 500 units, a throttled retry takes 5, and a success returns 1.
+    botocore has no public way to reset it, so this sets private attributes of botocore 1.43
+    (see `botocore.retries.standard.register_retry_handler`). When they are not found, the
+    caller creates a new client, which comes with a full quota.
     """
     service = client.meta.service_model.service_id.hyphenize()
     try:

@@ -41,9 +41,6 @@ ROLE_SESSION_NAME = "awscompliance-audit"
 MANAGEMENT = "management"
 MEMBER = "member"
 
-# Threads that list the organization's accounts and OU tree at once, during discovery.
-DISCOVERY_WORKERS = 8
-
 
 STANDALONE = "standalone"
 
@@ -51,6 +48,9 @@ STANDALONE = "standalone"
 # members' root credentials (RootCredentialsManagement) and act as their root (RootSessions).
 ROOT_CREDENTIALS_MANAGEMENT = "RootCredentialsManagement"
 ROOT_SESSIONS = "RootSessions"
+
+# Threads that list the organization's accounts and OU tree at once, during discovery.
+DISCOVERY_WORKERS = 8
 
 
 class DiscoveryError(Exception):

@@ -131,9 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _recover_project_configuration(config)
     if not _traceback_style_chosen(config):
         # No traceback style was chosen. The "AWS compliance failures and errors" section lists
-        # every failure and error with its message, so pytest's failure report would repeat it. It would also be slow:
-        # pytest 9 scans every test report once per failure, which took a minute for 6,700
-        # failures. `--tb=short` brings it back.
+        # every failure and error with its message, so pytest's failure report would repeat it.
+        # It would also be slow, because pytest 9 scans every test report once per failure,
+        # which took a minute for 6,700 failures. `--tb=short` brings it back.
         config.option.tbstyle = "no"
     settings = _audit_settings(config)
     findings_path = Path(config.getoption("findings_json"))
@@ -521,7 +521,7 @@ def _crash_text(report: pytest.TestReport) -> str:
 def _traceback_style_chosen(config: pytest.Config) -> bool:
     """Return whether --tb or --full-trace was given on the command line, in addopts or PYTEST_ADDOPTS."""
     arguments = [*config.invocation_params.args, *config.getini("addopts"), *os.environ.get("PYTEST_ADDOPTS", "").split()]
-    return any(str(argument).startswith("--tb") or argument == "--full-trace" for argument in arguments)
+    return any(str(argument).startswith("--tb") or str(argument) == "--full-trace" for argument in arguments)
 
 
 def _label(evidence: Evidence) -> str:

@@ -282,12 +282,16 @@ class _FaultySession:
 
     @classmethod
     def _inject(cls, request, event_name, **kwargs):
-        # SigV4: "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/<service>/aws4_request, ..."
-        authorization = request.headers["Authorization"]
-        authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
-        access_key = authorization.split("Credential=", 1)[1].split("/", 1)[0]
-        fault = cls.faults_by_key.get(access_key, {}).get(event_name.rsplit(".", 1)[-1])
+        fault = cls.faults_by_key.get(signing_access_key(request), {}).get(event_name.rsplit(".", 1)[-1])
         return fault(request) if fault else None
+
+
+def signing_access_key(request) -> str:
+    """Return the access key that signed a request, from its SigV4 Authorization header."""
+    # "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/<service>/aws4_request, ..."
+    authorization = request.headers["Authorization"]
+    authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
+    return authorization.split("Credential=", 1)[1].split("/", 1)[0]
 
 
 def always(code: str, status: int, message: str = "injected") -> Fault:

@@ -1,7 +1,7 @@
 """RoleSessions: assumed-role sessions that share one thread's clients across accounts.
 
 A request must always be signed with the keys of the account whose session made the client, so
-these tests check the identity that STS returns, and that a client of a replaced session refuses calls.
+these tests check the identity that STS returns, and that a client of a replaced session rejects calls.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from awscompliance.accounts import RoleSessions, StaleSessionError
 from awscompliance.readonly import WriteCallRejected
+from unit_tests.test_organization import error_response, signing_access_key
 
 pytestmark = [pytest.mark.usefixtures("aws_credentials"), pytest.mark.filterwarnings("error")]
 
@@ -68,7 +69,7 @@ def test_clients_created_once_per_thread(monkeypatch):
 
 
 @mock_aws
-def test_replaced_session_refuses_calls():
+def test_replaced_session_rejects_calls():
     sessions = RoleSessions()
     first = sessions.session(assumed(ACCOUNTS[0]), REGION)
     first_sts = first.client("sts")
@@ -82,7 +83,7 @@ def test_replaced_session_refuses_calls():
 
 
 @mock_aws
-def test_session_refused_on_another_thread():
+def test_session_rejected_on_other_thread():
     session = RoleSessions().session(assumed(ACCOUNTS[0]), REGION)
     client = session.client("sts")
 
@@ -156,28 +157,17 @@ def throttle_requests_of(access_key: str, times: int | None) -> Any:
     remaining = [times]
 
     def handler(request: Any, **kwargs: Any) -> AWSResponse | None:
-        authorization = request.headers["Authorization"]
-        authorization = authorization.decode() if isinstance(authorization, bytes) else authorization
-        if f"Credential={access_key}/" not in authorization or remaining[0] == 0:
+        if signing_access_key(request) != access_key or remaining[0] == 0:
             return None
         if remaining[0] is not None:
             remaining[0] -= 1
-        body = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"
-        return AWSResponse(request.url, 400, {}, RawBody(body))
+        return error_response(request, "Throttling", 400, "Rate exceeded")
 
     return handler
 
 
-class RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Any:
-        yield self._body
-
-
 @mock_aws
-def test_throttled_account_leaves_next_its_retries(monkeypatch):
+def test_throttling_spares_next_account_retries(monkeypatch):
     monkeypatch.setattr("time.sleep", lambda seconds: None)
     sessions = RoleSessions()
     first_keys, second_keys = assumed(ACCOUNTS[0]), assumed(ACCOUNTS[1])
