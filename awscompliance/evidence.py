@@ -128,6 +128,8 @@ class AuditSettings:
     as_of: datetime
     # Root use at most this many days before `as_of` fails the root-usage control.
     root_usage_days: int = 7
+    # True when `as_of` is the run's start because no evaluation time was given (--as-of).
+    as_of_is_default: bool = False
 
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None or self.as_of.utcoffset() is None:

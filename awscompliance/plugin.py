@@ -48,6 +48,7 @@ FINDING_PROPERTY = "awscompliance_finding"
 # Keys of `workerinput`, the dict pytest-xdist sends from the controller to each worker.
 EVIDENCE_FILE_INPUT = "awscompliance_evidence_file"
 AS_OF_INPUT = "awscompliance_as_of"
+AS_OF_DEFAULT_INPUT = "awscompliance_as_of_is_default"
 
 
 class AccountEvidenceError(Exception):
@@ -222,6 +223,7 @@ class ComplianceRun:
             (self.handoff_dir / "evidence.json").write_text(json.dumps(data), encoding="utf-8")
         node.workerinput[EVIDENCE_FILE_INPUT] = str(self.handoff_dir / "evidence.json")
         node.workerinput[AS_OF_INPUT] = self.settings.as_of.isoformat()
+        node.workerinput[AS_OF_DEFAULT_INPUT] = self.settings.as_of_is_default
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "evidence" not in metafunc.fixturenames:
@@ -584,11 +586,11 @@ def _audit_settings(config: pytest.Config) -> AuditSettings:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and AS_OF_INPUT in workerinput:
         # Every worker judges at the controller's evaluation time, even when it defaults to now.
-        return AuditSettings(datetime.fromisoformat(workerinput[AS_OF_INPUT]), days)
+        return AuditSettings(datetime.fromisoformat(workerinput[AS_OF_INPUT]), days, workerinput[AS_OF_DEFAULT_INPUT])
 
     raw = config.getoption("as_of")
     if raw is None:
-        return AuditSettings(datetime.now(timezone.utc).replace(microsecond=0), days)
+        return AuditSettings(datetime.now(timezone.utc).replace(microsecond=0), days, as_of_is_default=True)
     try:
         as_of = datetime.fromisoformat(raw)
     except ValueError:

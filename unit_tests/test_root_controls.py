@@ -294,6 +294,38 @@ def test_usage_report_four_hours_old_passes():
     assert root.root_usage(evidence, SETTINGS).status is Status.PASS
 
 
+DEFAULT_TIME_SETTINGS = AuditSettings(as_of=AS_OF, root_usage_days=7, as_of_is_default=True)
+
+
+@pytest.mark.parametrize("last_used", ["N/A", "2025-01-01T00:00:00+00:00"])
+def test_usage_undated_report_at_default_time_errors(last_used):
+    evidence = make_evidence(root_row(password_last_used=last_used))
+    verdict = root.root_usage(evidence, DEFAULT_TIME_SETTINGS)
+
+    assert verdict.status is Status.ERROR
+    assert "generation time is unknown" in verdict.message
+    assert "--as-of" in verdict.message
+
+
+def test_usage_undated_report_still_fails_on_seen_use():
+    used = AS_OF - timedelta(days=2)
+    evidence = make_evidence(root_row(password_last_used=iso(used)))
+
+    assert root.root_usage(evidence, DEFAULT_TIME_SETTINGS).status is Status.FAIL
+
+
+def test_usage_dated_report_at_default_time_passes():
+    evidence = make_evidence(root_row(), generated=AS_OF - timedelta(hours=1))
+
+    assert root.root_usage(evidence, DEFAULT_TIME_SETTINGS).status is Status.PASS
+
+
+def test_usage_undated_report_at_given_time_passes():
+    evidence = make_evidence(root_row())
+
+    assert root.root_usage(evidence, SETTINGS).status is Status.PASS
+
+
 def test_usage_age_shown_to_the_second():
     used = AS_OF - timedelta(days=7, seconds=1)
     verdict = root.root_usage(make_evidence(root_row(password_last_used=iso(used))), SETTINGS)

@@ -414,3 +414,14 @@ def test_collect_only_writes_no_report(pytester, tmp_path):
     assert not html.exists()
     assert "No verdict was recorded" not in output
     assert "AWS compliance summary" not in output
+
+
+def test_undated_reports_without_as_of_cannot_pass_usage(pytester, tmp_path):
+    result, document, _ = run_suite(pytester, tmp_path, "--credential-reports", str(CASES))
+
+    usage = [finding for finding in document["findings"] if finding["control"] == "root-usage"]
+    assert usage
+    assert "pass" not in {finding["status"] for finding in usage}
+    undated = [finding for finding in usage if finding["status"] == "error" and "generation time is unknown" in finding["message"]]
+    assert undated
+    assert result.ret == 1

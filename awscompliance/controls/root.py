@@ -87,9 +87,21 @@ def _pass_if_report_covers(evidence: Evidence, settings: AuditSettings, message:
 
     Use after the report was generated is not in it. IAM regenerates a report at most every four
     hours, so a live report is at most that old. An older one (saved evidence judged later) cannot
-    show that root was unused, so the verdict is an error rather than a PASS.
+    show that root was unused, so the verdict is an error rather than a PASS. So is a report of
+    unknown age judged at the run's start time.
     """
     generated = evidence.report_generated_time
+    if generated is None and settings.as_of_is_default:
+        # A hand-exported report keeps only its content, so it may be of any age, and use after
+        # it would be missing. Only a given --as-of (the export's time) fixes the time it covers.
+        return Verdict(
+            ROOT_USAGE,
+            Status.ERROR,
+            f"The credential report's generation time is unknown, so it cannot show root use up to the "
+            f"evaluation time {format_value(settings.as_of)}, the run's start. Give the time the report was "
+            "exported with --as-of, or collect the account live.",
+            facts,
+        )
     if generated is not None and settings.as_of - generated > MAX_REPORT_AGE:
         return Verdict(
             ROOT_USAGE,
