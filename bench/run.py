@@ -119,11 +119,11 @@ class RunResult:
 class Emulator:
     """bench/emulator.py in a subprocess, stopped when the context exits."""
 
-    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+    def __init__(self, args: argparse.Namespace, workdir: Path, label: str) -> None:
         self._args = args
         self._workdir = workdir
-        self.manifest_path = workdir / "manifest.json"
-        self.log_path = workdir / "emulator.log"
+        self.manifest_path = workdir / f"manifest-{label}.json"
+        self.log_path = workdir / f"emulator-{label}.log"
         self.ready: dict[str, Any] = {}
         self._process: subprocess.Popen[str] | None = None
         self._log: IO[str] | None = None
@@ -143,6 +143,8 @@ class Emulator:
             "--manifest", str(self.manifest_path),
             "--exit-on-stdin-eof",
         ]  # fmt: skip
+        if self._args.reports_ready:
+            command.append("--reports-ready")
         self._log = self.log_path.open("w", encoding="utf-8")
         try:
             self._process = subprocess.Popen(
@@ -472,6 +474,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="Delay the emulator adds to every request, in milliseconds (default: 0).")
     parser.add_argument("--throttle-rate", type=float, default=0.0, help="Share of requests the emulator throttles, 0 to 1 (default: 0).")
     parser.add_argument("--workers-baseline", action="store_true", help="Run the suite a second time with --workers 1 and print the speed-up.")
+    parser.add_argument(
+        "--reports-ready",
+        action="store_true",
+        help="Start each emulator with every credential report generated, as for a re-run within 4 hours (default: none generated).",
+    )
     parser.add_argument("--workers", type=int, help="--workers of the first run (default: the suite's default, 32).")
     parser.add_argument(
         "--pytest-arg",
@@ -526,29 +533,36 @@ def suite_revision() -> str:
 
 def _benchmark(args: argparse.Namespace, workdir: Path) -> list[RunResult]:
     print(f"suite revision: {suite_revision()}")
-    with Emulator(args, workdir) as emulator:
-        ready = emulator.ready
-        print(
-            f"emulator on 127.0.0.1:{emulator.port}: {ready['accounts']} active and {ready['closed']} closed accounts "
-            f"seeded in {ready['seed_seconds']} s; latency {args.latency_ms:g} ms, throttle rate {args.throttle_rate:g}"
-        )
-        print(
-            f"seeded roots: {ready['root_no_password']} without password, {ready['root_no_mfa']} without MFA, "
-            f"{ready['root_virtual_mfa']} with virtual MFA, {ready['root_access_key']} with an access key; "
-            f"{ready['report_denied']} accounts with the credential report denied"
-        )
-        blocked = extra_plugins()
-        if blocked:
-            print(f"pytest plugins installed but not in requirements.txt, blocked with -p no:NAME: {', '.join(blocked)}")
-        results = [run_suite(emulator, workdir, "default", args.workers, args.timeout, args.pytest_arg)]
-        print_result(results[0], args.accounts, args.keep)
-        if args.workers_baseline:
-            results.append(run_suite(emulator, workdir, "workers-1", 1, args.timeout, args.pytest_arg))
-            print_result(results[1], args.accounts, args.keep)
-            _print_speedup(results[0], results[1])
+    blocked = extra_plugins()
+    if blocked:
+        print(f"pytest plugins installed but not in requirements.txt, blocked with -p no:NAME: {', '.join(blocked)}")
+    runs = [("default", args.workers)] + ([("workers-1", 1)] if args.workers_baseline else [])
+    results = []
+    ready: dict[str, Any] = {}
+    for label, workers in runs:
+        # Each run gets a new emulator seeded alike. A run generates every credential report,
+        # and a second run on the same emulator would read them without the first run's waits.
+        with Emulator(args, workdir, label) as emulator:
+            ready = emulator.ready
+            reports = "every credential report ready" if args.reports_ready else "no credential report generated yet"
+            print(
+                f"emulator on 127.0.0.1:{emulator.port}: {ready['accounts']} active and {ready['closed']} closed accounts "
+                f"seeded in {ready['seed_seconds']} s; latency {args.latency_ms:g} ms, throttle rate {args.throttle_rate:g}; "
+                f"{reports}"
+            )
+            if label == runs[0][0]:
+                print(
+                    f"seeded roots: {ready['root_no_password']} without password, {ready['root_no_mfa']} without MFA, "
+                    f"{ready['root_virtual_mfa']} with virtual MFA, {ready['root_access_key']} with an access key; "
+                    f"{ready['report_denied']} accounts with the credential report denied"
+                )
+            results.append(run_suite(emulator, workdir, label, workers, args.timeout, args.pytest_arg))
+        print_result(results[-1], args.accounts, args.keep)
+    if args.workers_baseline:
+        _print_speedup(results[0], results[1])
 
     if args.json:
-        payload = {"arguments": {k: str(v) for k, v in vars(args).items()}, "emulator": emulator.ready, "runs": [asdict(r) for r in results]}
+        payload = {"arguments": {k: str(v) for k, v in vars(args).items()}, "emulator": ready, "runs": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     return results
 
