@@ -65,7 +65,7 @@ from awscompliance.demo.organization import (  # noqa: E402
     AccountSeed,
     KeySeed,
     PrincipalSeed,
-    _seed_account,
+    seed_account,
 )
 
 logger = logging.getLogger("bench.emulator")
@@ -248,11 +248,11 @@ def expected_verdicts(seed: AccountSeed) -> dict[str, str]:
 
 
 class BackendIamClient:
-    """The IAM client calls that the demo's `_seed_account` makes, served by one account's moto backend.
+    """The IAM client calls that the demo's `seed_account` makes, served by one account's moto backend.
 
     Going around botocore and moto's request parsing makes seeding about fifty times faster
     than through a boto3 client. Each method takes and returns what the boto3 call of the same
-    name takes and returns, as far as `_seed_account` reads it.
+    name takes and returns, as far as `seed_account` reads it.
     """
 
     def __init__(self, backend: IAMBackend) -> None:
@@ -303,14 +303,14 @@ def seed_organization(
 
     management = seeds[0]
     moto_root.rename_organization_account(MANAGEMENT_ACCOUNT_ID, management.name)
-    _seed_account(_iam_client(MANAGEMENT_ACCOUNT_ID), MANAGEMENT_ACCOUNT_ID, management, now)
+    seed_account(_iam_client(MANAGEMENT_ACCOUNT_ID), MANAGEMENT_ACCOUNT_ID, management, now)
     active = [SeededAccount(MANAGEMENT_ACCOUNT_ID, management, expected_verdicts(management))]
 
     for seed in seeds[1:]:
         status = organizations.create_account(AccountName=seed.name, Email=f"aws+{seed.name}@example.com")
         account_id = status["CreateAccountStatus"]["AccountId"]
         organizations.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou_ids[seed.ou_path])
-        _seed_account(_iam_client(account_id), account_id, seed, now)
+        seed_account(_iam_client(account_id), account_id, seed, now)
         if seed.report_denied:
             caller = f"arn:aws:sts::{account_id}:assumed-role/{MEMBER_ROLE_NAME}/{ROLE_SESSION_NAME}"
             adaptation.deny_credential_report(account_id, caller)

@@ -516,7 +516,7 @@ def _build_organization(
 
     moto_root.rename_organization_account(management_id, MANAGEMENT_ACCOUNT.name)
     _enable_centralized_root_access(seeder.client("iam"))
-    _seed_account(seeder.client("iam"), management_id, MANAGEMENT_ACCOUNT, now)
+    seed_account(seeder.client("iam"), management_id, MANAGEMENT_ACCOUNT, now)
     seed_detection(seeder, management_id, MANAGEMENT_ACCOUNT.detection)
 
     ou_ids = _create_organizational_units(organizations, root_id)
@@ -525,7 +525,7 @@ def _build_organization(
     for seed in MEMBER_ACCOUNTS:
         account_id = _create_member_account(organizations, root_id, ou_ids, seed)
         member = _assumed_seeding_session(seeder, account_id)
-        _seed_account(member.client("iam"), account_id, seed, now)
+        seed_account(member.client("iam"), account_id, seed, now)
         seed_detection(member, account_id, seed.detection)
         if seed.report_denied:
             organizations.attach_policy(PolicyId=deny_policy_id, TargetId=ou_ids[seed.ou_path])
@@ -604,7 +604,9 @@ def _assumed_seeding_session(seeder: boto3.Session, account_id: str) -> boto3.Se
     )
 
 
-def _seed_account(iam: Any, account_id: str, seed: AccountSeed, now: datetime) -> None:
+def seed_account(iam: Any, account_id: str, seed: AccountSeed, now: datetime) -> None:
+    """Create the root row and IAM users of `seed` through `iam`, which can be any object with the
+    IAM client's methods that this calls (bench/emulator.py passes one backed by moto's backend)."""
     created = now - timedelta(days=seed.age_days)
     for principal in (seed.root, *seed.users):
         _seed_principal(iam, account_id, principal, created, now)
