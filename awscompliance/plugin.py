@@ -50,6 +50,9 @@ EVIDENCE_FILE_INPUT = "awscompliance_evidence_file"
 AS_OF_INPUT = "awscompliance_as_of"
 AS_OF_DEFAULT_INPUT = "awscompliance_as_of_is_default"
 
+# pytest-html's log of a row without longrepr or captured output.
+NO_LOG_OUTPUT = "No log output captured."
+
 
 class AccountEvidenceError(Exception):
     """Raised in a test's setup when its control could not judge the account.
@@ -377,16 +380,27 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
-        """Show each verdict's message in its row, passes included, which have no log otherwise."""
+        """Lead each row's log with its verdict, passes included, and show the verdict's message once."""
+        # pytest-html 4.2.0 builds `data` from the text of the report's longrepr, when there is
+        # one, then the captured output, or else only "No log output captured.". Lines are HTML.
+        logs = [] if data == [NO_LOG_OUTPUT] else list(data)
+        longrepr_line = logs.pop(0) if report.longreprtext and logs else None
+        longrepr_message = _longrepr_message(report.longrepr)
         finding = dict(getattr(report, "user_properties", [])).get(FINDING_PROPERTY)
-        if finding is None:
-            return
-        # pytest-html renders these lines as HTML, so the message is escaped.
-        line = html.escape(f"Verdict: {finding['status']}. {finding['message']}") + "\n"
-        if data == ["No log output captured."]:
-            data[:] = [line]
-        else:
-            data.insert(0, line)
+        if finding is not None and longrepr_message == finding["message"]:
+            # pytest's text for this failure, error or skip is the verdict's message, which the
+            # verdict line shows.
+            longrepr_line = None
+        elif isinstance(report.longrepr, tuple):
+            # pytest-html shows a skip's longrepr as the Python tuple (path, line, reason).
+            longrepr_line = html.escape(f"Skipped: {longrepr_message}") + "\n"
+
+        lines = []
+        if finding is not None:
+            lines.append(html.escape(f"Verdict: {finding['status']}. {finding['message']}") + "\n")
+        if longrepr_line is not None:
+            lines.append(longrepr_line)
+        data[:] = (lines + logs) or [NO_LOG_OUTPUT]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if hasattr(self.config, "workerinput") or self.config.option.collectonly:
@@ -518,6 +532,16 @@ def _crash_text(report: pytest.TestReport) -> str:
         return crash.message.splitlines()[0] if crash.message else "an exception"
     lines = str(report.longrepr).strip().splitlines()
     return lines[-1] if lines else "an exception"
+
+
+def _longrepr_message(longrepr: Any) -> str | None:
+    """Return the message of a failure or error longrepr that is plain text, or the reason of a skip."""
+    if isinstance(longrepr, str):
+        return longrepr.strip()
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        # pytest's longrepr of a skip: (path, line number, "Skipped: " + reason).
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return None
 
 
 def _traceback_style_chosen(config: pytest.Config) -> bool:

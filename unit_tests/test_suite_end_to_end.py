@@ -1,5 +1,6 @@
 """The compliance suite run end to end through pytest, as a user runs it."""
 
+import html as markup
 import json
 import os
 import re
@@ -108,6 +109,28 @@ def test_html_has_fleet_summary_and_columns(pytester, tmp_path):
     assert "Violations %" in page
     assert "<root_account>" not in page
     assert "111100000008-root-virtual-mfa-custom-name" in page
+
+
+def html_results(page):
+    """Return the result rows of a pytest-html 4.2.0 page, from the JSON that its script renders."""
+    blob = re.search(r'data-jsonblob="([^"]*)"', page).group(1)
+    return [row for rows in json.loads(markup.unescape(blob))["tests"].values() for row in rows]
+
+
+def test_html_rows_show_verdict_once(pytester, tmp_path):
+    _, document, html = run_suite(pytester, tmp_path, *offline_options())
+    rows = html_results(html.read_text(encoding="utf-8"))
+
+    results = {row["result"] for row in rows}
+    assert {"Passed", "Failed", "Error", "Skipped"} <= results
+    messages = {finding["message"] for finding in document["findings"]}
+    for row in rows:
+        log = markup.unescape(row["log"])
+        verdict = re.match(r"Verdict: (pass|fail|error|skip)\. (.*)", log)
+        assert verdict, row
+        assert verdict.group(2) in messages, row
+        assert log.count(verdict.group(2)) == 1, row
+        assert "('" not in log, row
 
 
 def test_html_escapes_account_names(pytester, tmp_path):
