@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 COMPLIANCE_TESTS = "tests_compliance"
 DEFAULT_HTML = "reports/compliance.html"
 DEFAULT_FINDINGS = "reports/findings.json"
+REPORT_CSS = Path(__file__).with_name("report.css")
 # 100 years: a longer window adds no history, and far longer ones overflow date arithmetic.
 MAX_ROOT_USAGE_DAYS = 36500
 
@@ -52,6 +54,13 @@ AS_OF_DEFAULT_INPUT = "awscompliance_as_of_is_default"
 
 # pytest-html's log of a row without longrepr or captured output.
 NO_LOG_OUTPUT = "No log output captured."
+# The result pytest and pytest-html give a compliance test, for each status of its verdict.
+PYTEST_RESULTS = {
+    Status.PASS.value: "passed",
+    Status.FAIL.value: "failed",
+    Status.ERROR.value: "error",
+    Status.SKIP.value: "skipped",
+}
 
 
 class AccountEvidenceError(Exception):
@@ -147,6 +156,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html") and not config.option.collectonly:
         config.option.htmlpath = DEFAULT_HTML
         config.option.self_contained_html = True
+    if config.pluginmanager.hasplugin("html"):
+        config.option.css = [*config.option.css, str(REPORT_CSS)]
     config.pluginmanager.register(ComplianceRun(config, settings), ComplianceRun.NAME)
 
 
@@ -186,6 +197,11 @@ class ComplianceRun:
     problem_lines: list[str] = field(default_factory=list)
     # Whether some selected test ended without a verdict, the opposite of findings.json's "complete".
     incomplete: bool = False
+    # Findings whose status differs from pytest's result for their test, see PYTEST_RESULTS.
+    findings_unlike_pytest: int = 0
+    started: float = field(default_factory=time.monotonic)
+    # Seconds from the plugin's start to the end of the tests, evidence collection included.
+    duration: float | None = None
     handoff_dir: Path | None = None
 
     # --- before collection -------------------------------------------------------------
@@ -318,7 +334,10 @@ class ComplianceRun:
         if report.failed and FINDING_PROPERTY not in properties:
             self.crashes.setdefault(report.nodeid, _crash_text(report))
         if FINDING_PROPERTY in properties:
-            self.findings[report.nodeid] = properties[FINDING_PROPERTY]
+            finding = properties[FINDING_PROPERTY]
+            self.findings[report.nodeid] = finding
+            if _pytest_result(report) != PYTEST_RESULTS[finding["status"]]:
+                self.findings_unlike_pytest += 1
 
     # --- after the tests ---------------------------------------------------------------
 
@@ -329,8 +348,10 @@ class ComplianceRun:
         if self.handoff_dir is not None:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
+        self.duration = time.monotonic() - self.started
         unjudged = self._findings_for_unjudged_tests()
         self.incomplete = bool(unjudged or self.not_run)
+        self.findings_unlike_pytest += len(unjudged)
         labelled = [(self.reported[node_id][0], finding) for node_id, finding in self.findings.items()] + unjudged
         findings = [finding for _, finding in labelled]
         self.summary_rows = reporting.fleet_summary(findings)
@@ -353,7 +374,9 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        prefix.append(reporting.summary_html(self.summary_rows, len(self.evidence)))
+        prefix.append(
+            reporting.summary_html(self.summary_rows, len(self.evidence), self.findings_unlike_pytest, self.duration)
+        )
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -532,6 +555,11 @@ def _crash_text(report: pytest.TestReport) -> str:
         return crash.message.splitlines()[0] if crash.message else "an exception"
     lines = str(report.longrepr).strip().splitlines()
     return lines[-1] if lines else "an exception"
+
+
+def _pytest_result(report: pytest.TestReport) -> str:
+    """Return the result that pytest counts for a report: its outcome, or "error" for a failure outside the call."""
+    return "error" if report.failed and report.when != "call" else report.outcome
 
 
 def _longrepr_message(longrepr: Any) -> str | None:

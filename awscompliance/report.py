@@ -53,25 +53,29 @@ def finding_record(evidence: Evidence, verdict: Verdict) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One control's totals over the fleet, as a security team reports them."""
+    """One control's count of each status over the fleet, or the counts over all controls."""
 
     control: str
     title: str
     passed: int
-    violations: int
+    failed: int
     errors: int
     skipped: int
 
     @property
-    def evaluated(self) -> int:
-        """Accounts with a pass or fail verdict; errors and skips are not judged."""
-        return self.passed + self.violations
+    def results(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped
 
     @property
-    def violation_percent(self) -> float | None:
+    def evaluated(self) -> int:
+        """Accounts with a pass or fail verdict; errors and skips are not judged."""
+        return self.passed + self.failed
+
+    @property
+    def failed_percent(self) -> float | None:
         if self.evaluated == 0:
             return None
-        return 100.0 * self.violations / self.evaluated
+        return 100.0 * self.failed / self.evaluated
 
 
 def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
@@ -94,12 +98,31 @@ def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
                 control=control_id,
                 title=control.title if control else control_id,
                 passed=per_status.get(Status.PASS.value, 0),
-                violations=per_status.get(Status.FAIL.value, 0),
+                failed=per_status.get(Status.FAIL.value, 0),
                 errors=per_status.get(Status.ERROR.value, 0),
                 skipped=per_status.get(Status.SKIP.value, 0),
             )
         )
     return rows
+
+
+def summary_total(rows: Sequence[SummaryRow]) -> SummaryRow:
+    """Add up the rows of the fleet summary."""
+    return SummaryRow(
+        control="all controls",
+        title="All controls",
+        passed=sum(row.passed for row in rows),
+        failed=sum(row.failed for row in rows),
+        errors=sum(row.errors for row in rows),
+        skipped=sum(row.skipped for row in rows),
+    )
+
+
+def status_totals_text(total: SummaryRow) -> str:
+    """Return the count of each status, e.g. "6 results: 2 passed, 2 failed, 1 error, 1 skipped"."""
+    errors = "1 error" if total.errors == 1 else f"{total.errors} errors"
+    result_word = "result" if total.results == 1 else "results"
+    return f"{total.results} {result_word}: {total.passed} passed, {total.failed} failed, {errors}, {total.skipped} skipped"
 
 
 def write_findings_json(
@@ -139,45 +162,65 @@ def write_findings_json(
     logger.info("wrote %d findings to %s", len(findings), path)
 
 
-def summary_html(rows: Sequence[SummaryRow], account_count: int) -> str:
-    """Render the fleet summary as an HTML table for the top of the pytest-html report."""
+def summary_html(
+    rows: Sequence[SummaryRow], account_count: int, findings_unlike_pytest: int = 0, seconds: float | None = None
+) -> str:
+    """Render the fleet summary as HTML for the top of the pytest-html report.
+
+    `findings_unlike_pytest` counts findings whose status differs from pytest's result for their
+    test, and `seconds` is the time that evidence collection and tests took.
+    """
     header = "".join(
         f"<th>{name}</th>"
-        for name in ("Control", "Title", "Frameworks", "Evaluated", "Violations", "Violations %", "Errors", "Skipped")
+        for name in ("Control", "Title", "Frameworks", "Passed", "Failed", "Failed %", "Errors", "Skipped")
     )
     body = []
     for row in rows:
         control = CONTROLS.get(row.control)
         frameworks = framework_ids(control) if control else ""
-        cells = (
-            row.control,
-            row.title,
-            frameworks,
-            row.evaluated,
-            row.violations,
-            _percent(row.violation_percent),
-            row.errors,
-            row.skipped,
+        body.append(_summary_html_row((row.control, row.title, frameworks), row))
+    total = summary_total(rows)
+    totals = status_totals_text(total) + "."
+    if seconds is not None:
+        totals += f" Evidence collection and tests took {seconds:.1f} s."
+    notes = [
+        "Failed % is the share of failed results among those that passed or failed; errors and skips were not judged.",
+        # pytest-html 4.2.0's own count of tests, which the plugin hides, leaves out errors and skips.
+        "pytest-html's filters below count pytest's results for the same tests: a failed control is counted "
+        "in Failed, an error is counted in Errors, because its test stops in setup, and a skip is counted in Skipped.",
+    ]
+    if findings_unlike_pytest:
+        notes.append(
+            f"{findings_unlike_pytest} findings differ from pytest's result for their test, because the test "
+            "ended without its control's verdict; their messages say why."
         )
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
     return (
         f"<h2>Fleet summary: {account_count} account{'' if account_count == 1 else 's'}</h2>"
+        f'<p id="result-totals">{html.escape(totals)}</p>'
         '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
-        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        "<p>Violations % counts only evaluated accounts (pass or fail); errors and skips are listed apart.</p>"
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
+        f"<tfoot>{_summary_html_row((total.title, '', ''), total)}</tfoot></table>"
+        + "".join(f"<p>{html.escape(note, quote=False)}</p>" for note in notes)
     )
+
+
+def _summary_html_row(labels: tuple[str, str, str], row: SummaryRow) -> str:
+    cells = (*labels, row.passed, row.failed, _percent(row.failed_percent), row.errors, row.skipped)
+    return "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
 
 
 def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
     """Render the fleet summary as plain-text lines for the terminal."""
-    width = max(len(row.control) for row in rows) if rows else 10
+    total = summary_total(rows)
+    width = max(len(row.control) for row in [*rows, total])
+    accounts = f"{account_count} account" if account_count == 1 else f"{account_count} accounts"
     lines = [
-        f"{account_count} account" if account_count == 1 else f"{account_count} accounts",
-        f"{'control':<{width}}  evaluated  violations       %  errors  skipped",
+        f"{accounts}, {status_totals_text(total)}",
+        f"{'control':<{width}}  passed  failed  failed %  errors  skipped",
     ]
-    for row in rows:
+    for row in [*rows, total]:
         lines.append(
-            f"{row.control:<{width}}  {row.evaluated:>9}  {row.violations:>10}  {_percent(row.violation_percent):>6}"
+            f"{row.control:<{width}}  {row.passed:>6}  {row.failed:>6}  {_percent(row.failed_percent):>8}"
             f"  {row.errors:>6}  {row.skipped:>7}"
         )
     return lines

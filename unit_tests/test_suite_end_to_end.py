@@ -106,7 +106,7 @@ def test_html_has_fleet_summary_and_columns(pytester, tmp_path):
     page = html.read_text(encoding="utf-8")
 
     assert "fleet-summary" in page
-    assert "Violations %" in page
+    assert "Failed %" in page
     assert "<root_account>" not in page
     assert "111100000008-root-virtual-mfa-custom-name" in page
 
@@ -131,6 +131,39 @@ def test_html_rows_show_verdict_once(pytester, tmp_path):
         assert verdict.group(2) in messages, row
         assert log.count(verdict.group(2)) == 1, row
         assert "('" not in log, row
+
+
+def test_html_summary_matches_findings(pytester, tmp_path):
+    _, document, html = run_suite(pytester, tmp_path, *offline_options())
+    page = html.read_text(encoding="utf-8")
+
+    statuses = [finding["status"] for finding in document["findings"]]
+    counts = {status: statuses.count(status) for status in ("pass", "fail", "error", "skip")}
+    assert all(counts.values())
+    totals = (
+        f"{len(statuses)} results: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['error']} errors, {counts['skip']} skipped."
+    )
+    assert totals in page
+    # pytest-html's filters count the same results.
+    assert f"{counts['pass']} Passed," in page
+    assert f"{counts['fail']} Failed," in page
+    assert f"{counts['error']} Errors," in page
+    assert f"{counts['skip']} Skipped," in page
+    for control in CONTROLS:
+        row = re.search(rf"<tr><td>{control}</td>(.*?)</tr>", page).group(1)
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        control_statuses = [finding["status"] for finding in document["findings"] if finding["control"] == control]
+        expected = [control_statuses.count(status) for status in ("pass", "fail", "error", "skip")]
+        assert [int(cells[2]), int(cells[3]), int(cells[5]), int(cells[6])] == expected, control
+
+
+def test_html_hides_pytest_html_test_count(pytester, tmp_path):
+    # pytest-html 4.2.0 writes "N tests took ..." counting only passed and failed tests.
+    _, _, html = run_suite(pytester, tmp_path, *offline_options())
+    style = (html.parent / "assets" / "style.css").read_text(encoding="utf-8")
+
+    assert re.search(r"\.run-count\s*\{\s*display:\s*none;?\s*\}", style)
 
 
 def test_html_escapes_account_names(pytester, tmp_path):

@@ -1,0 +1,80 @@
+"""The fleet summary and its renderings for the terminal and the HTML report."""
+
+import re
+
+from awscompliance import report as reporting
+from awscompliance.catalog import CONTROLS
+
+FINDINGS = [
+    {"control": "root-mfa", "status": "pass"},
+    {"control": "root-mfa", "status": "pass"},
+    {"control": "root-mfa", "status": "fail"},
+    {"control": "root-mfa", "status": "error"},
+    {"control": "root-usage", "status": "fail"},
+    {"control": "root-usage", "status": "skip"},
+]
+
+
+def html_cells(row_html):
+    return re.findall(r"<td>(.*?)</td>", row_html)
+
+
+def test_fleet_summary_counts_each_status():
+    rows = reporting.fleet_summary(FINDINGS)
+
+    assert [row.control for row in rows] == ["root-usage", "root-mfa"]  # catalog order
+    usage, mfa = rows
+    assert (mfa.passed, mfa.failed, mfa.errors, mfa.skipped) == (2, 1, 1, 0)
+    assert (usage.passed, usage.failed, usage.errors, usage.skipped) == (0, 1, 0, 1)
+    assert mfa.failed_percent == 100 / 3
+    assert usage.failed_percent == 100.0
+
+
+def test_summary_totals_add_every_control():
+    total = reporting.summary_total(reporting.fleet_summary(FINDINGS))
+
+    assert (total.passed, total.failed, total.errors, total.skipped) == (2, 2, 1, 1)
+    assert total.failed_percent == 50.0
+
+
+def test_summary_html_columns_per_status():
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+
+    headers = re.findall(r"<th>(.*?)</th>", page)
+    assert headers == ["Control", "Title", "Frameworks", "Passed", "Failed", "Failed %", "Errors", "Skipped"]
+    mfa_row = next(row for row in re.findall(r"<tr>.*?</tr>", page) if "<td>root-mfa</td>" in row)
+    cells = html_cells(mfa_row)
+    assert cells[0] == "root-mfa"
+    assert cells[1] == CONTROLS["root-mfa"].title
+    assert cells[3:] == ["2", "1", "33.3%", "1", "0"]
+
+
+def test_summary_html_states_totals():
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+
+    total_row = re.search(r"<tfoot><tr>(.*?)</tr></tfoot>", page).group(1)
+    assert html_cells(total_row) == ["All controls", "", "", "2", "2", "50.0%", "1", "1"]
+    assert "6 results: 2 passed, 2 failed, 1 error, 1 skipped." in page
+
+
+def test_summary_html_explains_pytest_counts():
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+
+    assert "an error is counted in Errors" in page
+    assert "differ" not in page
+
+
+def test_summary_html_names_findings_unlike_pytest():
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3, findings_unlike_pytest=2)
+
+    assert "2 findings differ from pytest's result for their test" in page
+
+
+def test_summary_lines_per_status_and_total():
+    lines = reporting.summary_lines(reporting.fleet_summary(FINDINGS), 3)
+
+    assert lines[0] == "3 accounts, 6 results: 2 passed, 2 failed, 1 error, 1 skipped"
+    assert lines[1].split() == ["control", "passed", "failed", "failed", "%", "errors", "skipped"]
+    assert lines[2].split() == ["root-usage", "0", "1", "100.0%", "0", "1"]
+    assert lines[3].split() == ["root-mfa", "2", "1", "33.3%", "1", "0"]
+    assert lines[4].split() == ["all", "controls", "2", "2", "50.0%", "1", "1"]
