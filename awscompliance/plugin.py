@@ -31,10 +31,13 @@ from awscompliance import report as reporting
 from awscompliance.catalog import CONTROLS
 from awscompliance.credential_report import format_value
 from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
+from awscompliance.selection import describe_selection, resolve_test_path, selection_filters
 
 logger = logging.getLogger(__name__)
 
 COMPLIANCE_TESTS = "tests_compliance"
+# The compliance tests of the project that this plugin belongs to, when it is installed from a checkout.
+PROJECT_TESTS = Path(__file__).resolve().parent.parent / COMPLIANCE_TESTS
 DEFAULT_HTML = "reports/compliance.html"
 DEFAULT_FINDINGS = "reports/findings.json"
 REPORT_CSS = Path(__file__).with_name("report.css")
@@ -202,6 +205,9 @@ class ComplianceRun:
     started: float = field(default_factory=time.monotonic)
     # Seconds from the plugin's start to the end of the tests, evidence collection included.
     duration: float | None = None
+    # The options that chose the tests, as findings.json records them, and what the findings cover.
+    selection: dict[str, Any] = field(default_factory=dict)
+    coverage: reporting.Coverage | None = None
     handoff_dir: Path | None = None
 
     # --- before collection -------------------------------------------------------------
@@ -263,7 +269,9 @@ class ComplianceRun:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         for node_id in ids:
-            self.selected.setdefault(node_id, None)
+            # A compliance test's parameter is an audited account's label; other tests are not tracked.
+            if _label_of(node_id) in self.evidence:
+                self.selected.setdefault(node_id, None)
 
     # --- during the tests --------------------------------------------------------------
 
@@ -355,8 +363,16 @@ class ComplianceRun:
         labelled = [(self.reported[node_id][0], finding) for node_id, finding in self.findings.items()] + unjudged
         findings = [finding for _, finding in labelled]
         self.summary_rows = reporting.fleet_summary(findings)
+        self.selection = describe_selection(self.config)
+        filters = selection_filters(self.selection, self.config.rootpath / COMPLIANCE_TESTS, self.config.invocation_params.dir)
+        self.coverage = reporting.coverage(labelled, self.evidence, filters)
         if self.config.option.collectonly:
             return  # no test ran, so there is nothing to record, and an older file stays as it was
+
+        no_compliance_test = not labelled and not self.not_run
+        if no_compliance_test and session.exitstatus == pytest.ExitCode.OK:
+            # Other tests passed, but no account was evaluated, and that must not pass as a clean audit.
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         self.problem_lines = reporting.problem_lines(labelled)
         reporting.write_findings_json(
             Path(self.config.getoption("findings_json")),
@@ -364,7 +380,9 @@ class ComplianceRun:
             datetime.now(timezone.utc).replace(microsecond=0),
             list(self.evidence.values()),
             findings,
-            complete=not unjudged and not self.not_run,
+            self.coverage,
+            self.selection,
+            complete=not no_compliance_test and not unjudged and not self.not_run,
             not_run=self.not_run,
         )
 
@@ -374,9 +392,9 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        prefix.append(
-            reporting.summary_html(self.summary_rows, len(self.evidence), self.findings_unlike_pytest, self.duration)
-        )
+        if self.coverage is None:
+            return  # the session did not finish
+        prefix.append(reporting.summary_html(self.summary_rows, self.coverage, self.findings_unlike_pytest, self.duration))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -426,14 +444,22 @@ class ComplianceRun:
         data[:] = (lines + logs) or [NO_LOG_OUTPUT]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly or self.coverage is None:
             return
+        if self.coverage.accounts == 0:
+            terminalreporter.write_sep("!", "AWS compliance: no compliance test ran", red=True, bold=True)
+            terminalreporter.write_line(reporting.selection_text(self.coverage), red=True, bold=True)
+            for line in self._missing_tests_hint():
+                terminalreporter.write_line(line, red=True)
+            terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
+            return
+
         if self.problem_lines:
             terminalreporter.write_sep("=", "AWS compliance failures and errors")
             for line in self.problem_lines:
                 terminalreporter.write_line(line)
         terminalreporter.write_sep("=", "AWS compliance summary")
-        for line in reporting.summary_lines(self.summary_rows, len(self.evidence)):
+        for line in reporting.summary_lines(self.summary_rows, self.coverage):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
         if self.incomplete:
@@ -489,6 +515,17 @@ class ComplianceRun:
             }
             findings.append((label, finding))
         return findings
+
+    def _missing_tests_hint(self) -> list[str]:
+        """Say where pytest looked for tests, and where the compliance tests are when it did not look there."""
+        paths = self.selection["paths"]
+        lines = [f"pytest collected tests from: {', '.join(paths)}"]
+        tests_dir = PROJECT_TESTS
+        searched = [resolve_test_path(self.config.invocation_params.dir, argument) for argument in paths]
+        overlapping = [path for path in searched if path == tests_dir or path in tests_dir.parents or tests_dir in path.parents]
+        if tests_dir.is_dir() and not overlapping:
+            lines.append(f"The compliance tests are in {tests_dir}; add that path to the command.")
+        return lines
 
     def _progress(self, done: int, total: int, errors: int, elapsed: float) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -624,7 +661,7 @@ def _runs_compliance_tests(config: pytest.Config) -> bool:
         return True
     tests_dir = (config.rootpath / COMPLIANCE_TESTS).resolve()
     for argument in config.args:
-        path = (config.invocation_params.dir / argument.split("::")[0]).resolve()
+        path = resolve_test_path(config.invocation_params.dir, argument)
         if path == tests_dir or tests_dir in path.parents or path in tests_dir.parents:
             return True
     return False

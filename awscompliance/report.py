@@ -125,20 +125,78 @@ def status_totals_text(total: SummaryRow) -> str:
     return f"{total.results} {result_word}: {total.passed} passed, {total.failed} failed, {errors}, {total.skipped} skipped"
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the audited accounts and the catalog a run's findings cover."""
+
+    # Audited accounts with at least one finding.
+    accounts: int
+    # Accounts whose evidence was collected.
+    audited_accounts: int
+    # Catalog ids of the controls with at least one finding, in catalog order.
+    controls: tuple[str, ...]
+    # Pairs of an audited account and a catalog control without a finding.
+    missing_findings: int
+    # The options that chose the tests, as command-line text, e.g. "-k mfa".
+    filters: tuple[str, ...] = ()
+
+
+def coverage(labelled: Iterable[tuple[str, dict[str, Any]]], account_labels: Iterable[str], filters: Iterable[str]) -> Coverage:
+    """Measure which audited accounts and catalog controls have findings.
+
+    `labelled` contains (account label, finding) pairs, and `account_labels` every audited account's label.
+    """
+    labels = set(account_labels)
+    pairs = {(label, finding["control"]) for label, finding in labelled if label in labels and finding["control"] in CONTROLS}
+    controls = {control for _, control in pairs}
+    return Coverage(
+        accounts=len({label for label, _ in pairs}),
+        audited_accounts=len(labels),
+        controls=tuple(control for control in CONTROLS if control in controls),
+        missing_findings=len(labels) * len(CONTROLS) - len(pairs),
+        filters=tuple(filters),
+    )
+
+
+def selection_text(coverage: Coverage) -> str | None:
+    """Describe what the run left out of the audit and the options that chose its tests.
+
+    Returns None when every audited account has a finding for every catalog control and no
+    option chose the tests.
+    """
+    filters = f"Tests selected with: {' '.join(coverage.filters)}" if coverage.filters else ""
+    if coverage.accounts == 0:
+        text = f"No compliance test ran, so none of the {_count(coverage.audited_accounts, 'account')} was evaluated."
+        return f"{text} {filters}." if filters else text
+    if coverage.missing_findings:
+        pairs = coverage.audited_accounts * len(CONTROLS)
+        text = (
+            f"{coverage.missing_findings} of {pairs} account-control pairs have no finding, because their tests were "
+            "not selected or did not run."
+        )
+        return f"{text} {filters}." if filters else text
+    if filters:
+        return f"{filters}, which left out no account or control."
+    return None
+
+
 def write_findings_json(
     path: Path,
     settings: AuditSettings,
     generated_at: datetime,
     evidence: Sequence[Evidence],
     findings: Sequence[dict[str, Any]],
+    coverage: Coverage,
+    selection: dict[str, Any],
     complete: bool = True,
     not_run: Sequence[str] = (),
 ) -> None:
     """Write findings.json, sorted by account and catalog order so that runs compare cleanly.
 
-    `complete` is false when some selected test ended without a verdict: those have error
-    findings, or, when not even their control is known, are listed in `not_run`. A reader can
-    so tell a partial run from a clean one.
+    `complete` is false when no compliance test was selected, or some selected test ended
+    without a verdict: those have error findings, or, when not even their control is known, are
+    listed in `not_run`. `controls` and `missing_findings` say what the selection (`selection`)
+    left out, so a reader can tell a full audit from a partial one.
     """
     order = {control_id: index for index, control_id in enumerate(CONTROLS)}
     document = {
@@ -147,6 +205,9 @@ def write_findings_json(
         "generated_at": format_value(generated_at),
         "complete": complete,
         "not_run": list(not_run),
+        "controls": list(coverage.controls),
+        "missing_findings": coverage.missing_findings,
+        "selection": selection,
         "accounts": [account_record(item) for item in evidence],
         "findings": sorted(
             findings,
@@ -163,7 +224,7 @@ def write_findings_json(
 
 
 def summary_html(
-    rows: Sequence[SummaryRow], account_count: int, findings_unlike_pytest: int = 0, seconds: float | None = None
+    rows: Sequence[SummaryRow], coverage: Coverage, findings_unlike_pytest: int = 0, seconds: float | None = None
 ) -> str:
     """Render the fleet summary as HTML for the top of the pytest-html report.
 
@@ -194,9 +255,11 @@ def summary_html(
             f"{findings_unlike_pytest} findings differ from pytest's result for their test, because the test "
             "ended without its control's verdict; their messages say why."
         )
+    selection = selection_text(coverage)
     return (
-        f"<h2>Fleet summary: {account_count} account{'' if account_count == 1 else 's'}</h2>"
-        f'<p id="result-totals">{html.escape(totals)}</p>'
+        f"<h2>Fleet summary: {_count(coverage.audited_accounts, 'account')}</h2>"
+        + (f'<p id="selection"><strong>{html.escape(selection, quote=False)}</strong></p>' if selection else "")
+        + f'<p id="result-totals">{html.escape(totals)}</p>'
         '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
         f"<tfoot>{_summary_html_row((total.title, '', ''), total)}</tfoot></table>"
@@ -209,13 +272,12 @@ def _summary_html_row(labels: tuple[str, str, str], row: SummaryRow) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
 
 
-def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
+def summary_lines(rows: Sequence[SummaryRow], coverage: Coverage) -> list[str]:
     """Render the fleet summary as plain-text lines for the terminal."""
     total = summary_total(rows)
     width = max(len(row.control) for row in [*rows, total])
-    accounts = f"{account_count} account" if account_count == 1 else f"{account_count} accounts"
     lines = [
-        f"{accounts}, {status_totals_text(total)}",
+        f"{_count(coverage.audited_accounts, 'account')}, {status_totals_text(total)}",
         f"{'control':<{width}}  passed  failed  failed %  errors  skipped",
     ]
     for row in [*rows, total]:
@@ -237,6 +299,10 @@ def problem_lines(findings: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
         key=lambda pair: (order[pair[1]["status"]], pair[1]["control"], pair[0]),
     )
     return [f"{finding['status'].upper():<5} {finding['control']} {label}: {finding['message']}" for label, finding in chosen]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _percent(value: float | None) -> str:

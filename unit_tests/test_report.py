@@ -15,6 +15,10 @@ FINDINGS = [
 ]
 
 
+# Three audited accounts, each with a finding for every catalog control.
+FULL = reporting.Coverage(accounts=3, audited_accounts=3, controls=tuple(CONTROLS), missing_findings=0)
+
+
 def html_cells(row_html):
     return re.findall(r"<td>(.*?)</td>", row_html)
 
@@ -38,7 +42,7 @@ def test_summary_totals_add_every_control():
 
 
 def test_summary_html_columns_per_status():
-    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL)
 
     headers = re.findall(r"<th>(.*?)</th>", page)
     assert headers == ["Control", "Title", "Frameworks", "Passed", "Failed", "Failed %", "Errors", "Skipped"]
@@ -50,7 +54,7 @@ def test_summary_html_columns_per_status():
 
 
 def test_summary_html_states_totals():
-    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL)
 
     total_row = re.search(r"<tfoot><tr>(.*?)</tr></tfoot>", page).group(1)
     assert html_cells(total_row) == ["All controls", "", "", "2", "2", "50.0%", "1", "1"]
@@ -58,23 +62,69 @@ def test_summary_html_states_totals():
 
 
 def test_summary_html_explains_pytest_counts():
-    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3)
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL)
 
     assert "an error is counted in Errors" in page
     assert "differ" not in page
 
 
 def test_summary_html_names_findings_unlike_pytest():
-    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), 3, findings_unlike_pytest=2)
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL, findings_unlike_pytest=2)
 
     assert "2 findings differ from pytest's result for their test" in page
 
 
 def test_summary_lines_per_status_and_total():
-    lines = reporting.summary_lines(reporting.fleet_summary(FINDINGS), 3)
+    lines = reporting.summary_lines(reporting.fleet_summary(FINDINGS), FULL)
 
     assert lines[0] == "3 accounts, 6 results: 2 passed, 2 failed, 1 error, 1 skipped"
     assert lines[1].split() == ["control", "passed", "failed", "failed", "%", "errors", "skipped"]
     assert lines[2].split() == ["root-usage", "0", "1", "100.0%", "0", "1"]
     assert lines[3].split() == ["root-mfa", "2", "1", "33.3%", "1", "0"]
     assert lines[4].split() == ["all", "controls", "2", "2", "50.0%", "1", "1"]
+
+
+def labelled_findings(pairs):
+    return [(label, {"control": control, "status": "pass"}) for label, control in pairs]
+
+
+def test_coverage_full_run():
+    labels = ["111-a", "222-b"]
+    labelled = labelled_findings((label, control) for label in labels for control in CONTROLS)
+    coverage = reporting.coverage(labelled, labels, [])
+
+    assert coverage == reporting.Coverage(accounts=2, audited_accounts=2, controls=tuple(CONTROLS), missing_findings=0)
+    assert reporting.selection_text(coverage) is None
+
+
+def test_coverage_counts_selected_only():
+    labels = ["111-a", "222-b", "333-c"]
+    labelled = labelled_findings([("111-a", "root-mfa"), ("111-a", "root-usage"), ("111-a", "root-mfa")])
+    coverage = reporting.coverage(labelled, labels, ["-k '111 and (mfa or usage)'"])
+
+    assert coverage.accounts == 1
+    assert coverage.controls == ("root-usage", "root-mfa")
+    assert coverage.missing_findings == 3 * len(CONTROLS) - 2
+    assert reporting.selection_text(coverage) == (
+        f"{3 * len(CONTROLS) - 2} of {3 * len(CONTROLS)} account-control pairs have no finding, because their "
+        "tests were not selected or did not run. Tests selected with: -k '111 and (mfa or usage)'."
+    )
+
+
+def test_coverage_no_test_selected():
+    coverage = reporting.coverage([], ["111-a", "222-b"], ["-k nomatch"])
+
+    assert coverage.accounts == 0
+    assert coverage.controls == ()
+    assert coverage.missing_findings == 2 * len(CONTROLS)
+    assert reporting.selection_text(coverage) == (
+        "No compliance test ran, so none of the 2 accounts was evaluated. Tests selected with: -k nomatch."
+    )
+
+
+def test_coverage_filter_that_left_nothing_out():
+    labels = ["111-a"]
+    labelled = labelled_findings(("111-a", control) for control in CONTROLS)
+    coverage = reporting.coverage(labelled, labels, ["-m 'not slow'"])
+
+    assert reporting.selection_text(coverage) == "Tests selected with: -m 'not slow', which left out no account or control."

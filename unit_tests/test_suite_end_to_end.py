@@ -94,6 +94,13 @@ def test_findings_json_shape(pytester, tmp_path):
     assert document["as_of"] == "2026-06-01T00:00:00Z"
     assert document["root_usage_days"] == 7
     assert document["generated_at"].endswith("Z")
+    assert document["complete"] is True
+    assert document["controls"] == list(CONTROLS)
+    assert document["missing_findings"] == 0
+    assert document["selection"]["keyword"] is None
+    assert document["selection"]["markers"] is None
+    assert document["selection"]["deselect"] == []
+    assert document["selection"]["paths"] == [str(PROJECT / "tests_compliance")]
     assert {account["account_id"] for account in document["accounts"]} == set(EXPECTED["accounts"])
     for finding in document["findings"]:
         assert set(finding) == {"account_id", "source", "control", "status", "message", "evidence"}
@@ -360,6 +367,42 @@ def test_collect_only_writes_no_findings(pytester, tmp_path):
 
     assert result.ret == pytest.ExitCode.OK
     assert document is None
+
+
+def test_no_selected_test_is_incomplete(pytester, tmp_path):
+    result, document, html = run_suite(pytester, tmp_path, *offline_options(), "-k", "nomatch")
+    output = result.stdout.str()
+
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert document["complete"] is False
+    assert document["findings"] == []
+    assert document["controls"] == []
+    assert document["missing_findings"] == len(document["accounts"]) * len(CONTROLS)
+    assert document["selection"]["keyword"] == "nomatch"
+    assert "No compliance test ran" in output
+    assert "-k nomatch" in output
+    assert "No compliance test ran" in html.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_folder_without_compliance_tests_fails(pytester, tmp_path, workers):
+    # An unrelated test passes, but no account is audited, so the run must not exit 0.
+    pytester.makepyfile(test_unrelated="def test_unrelated():\n    pass\n")
+    findings = tmp_path / "findings.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--findings-json={findings}", f"--html={tmp_path / 'report.html'}",
+        *offline_options(), *workers
+    )
+    document = json.loads(findings.read_text(encoding="utf-8"))
+    output = result.stdout.str()
+
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert "1 passed" in output
+    assert document["complete"] is False
+    assert document["not_run"] == []
+    assert document["selection"]["paths"] == [str(pytester.path)]
+    assert "No compliance test ran" in output
+    assert str(PROJECT / "tests_compliance") in output
 
 
 def test_stopped_run_marked_incomplete(pytester, tmp_path):
