@@ -461,6 +461,9 @@ class ComplianceRun:
         terminalreporter.write_sep("=", "AWS compliance summary")
         for line in reporting.summary_lines(self.summary_rows, self.coverage):
             terminalreporter.write_line(line)
+        selection = reporting.selection_text(self.coverage)
+        if selection:
+            terminalreporter.write_line(selection, yellow=True)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
         if self.incomplete:
             terminalreporter.write_line(

@@ -158,6 +158,14 @@ def coverage(labelled: Iterable[tuple[str, dict[str, Any]]], account_labels: Ite
     )
 
 
+def scope_text(coverage: Coverage) -> str:
+    """Return what a run evaluated, e.g. "13 accounts", or "2 of 13 accounts, 3 of 10 controls" when it left some out."""
+    if coverage.missing_findings == 0:
+        return _count(coverage.accounts, "account")
+    accounts = f"{coverage.accounts} of {_count(coverage.audited_accounts, 'account')}"
+    return f"{accounts}, {len(coverage.controls)} of {_count(len(CONTROLS), 'control')}"
+
+
 def selection_text(coverage: Coverage) -> str | None:
     """Describe what the run left out of the audit and the options that chose its tests.
 
@@ -257,7 +265,7 @@ def summary_html(
         )
     selection = selection_text(coverage)
     return (
-        f"<h2>Fleet summary: {_count(coverage.audited_accounts, 'account')}</h2>"
+        f"<h2>Fleet summary: {html.escape(scope_text(coverage))}</h2>"
         + (f'<p id="selection"><strong>{html.escape(selection, quote=False)}</strong></p>' if selection else "")
         + f'<p id="result-totals">{html.escape(totals)}</p>'
         '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
@@ -277,7 +285,7 @@ def summary_lines(rows: Sequence[SummaryRow], coverage: Coverage) -> list[str]:
     total = summary_total(rows)
     width = max(len(row.control) for row in [*rows, total])
     lines = [
-        f"{_count(coverage.audited_accounts, 'account')}, {status_totals_text(total)}",
+        f"{scope_text(coverage)}, {status_totals_text(total)}",
         f"{'control':<{width}}  passed  failed  failed %  errors  skipped",
     ]
     for row in [*rows, total]:

@@ -94,6 +94,7 @@ def test_coverage_full_run():
     coverage = reporting.coverage(labelled, labels, [])
 
     assert coverage == reporting.Coverage(accounts=2, audited_accounts=2, controls=tuple(CONTROLS), missing_findings=0)
+    assert reporting.scope_text(coverage) == "2 accounts"
     assert reporting.selection_text(coverage) is None
 
 
@@ -105,6 +106,7 @@ def test_coverage_counts_selected_only():
     assert coverage.accounts == 1
     assert coverage.controls == ("root-usage", "root-mfa")
     assert coverage.missing_findings == 3 * len(CONTROLS) - 2
+    assert reporting.scope_text(coverage) == f"1 of 3 accounts, 2 of {len(CONTROLS)} controls"
     assert reporting.selection_text(coverage) == (
         f"{3 * len(CONTROLS) - 2} of {3 * len(CONTROLS)} account-control pairs have no finding, because their "
         "tests were not selected or did not run. Tests selected with: -k '111 and (mfa or usage)'."
@@ -127,4 +129,18 @@ def test_coverage_filter_that_left_nothing_out():
     labelled = labelled_findings(("111-a", control) for control in CONTROLS)
     coverage = reporting.coverage(labelled, labels, ["-m 'not slow'"])
 
+    assert reporting.scope_text(coverage) == "1 account"
     assert reporting.selection_text(coverage) == "Tests selected with: -m 'not slow', which left out no account or control."
+
+
+def test_summary_states_selection():
+    labelled = labelled_findings([("111-a", "root-mfa")])
+    coverage = reporting.coverage(labelled, ["111-a", "222-b"], ["-k mfa"])
+    rows = reporting.fleet_summary(finding for _, finding in labelled)
+
+    lines = reporting.summary_lines(rows, coverage)
+    page = reporting.summary_html(rows, coverage)
+
+    assert lines[0] == f"1 of 2 accounts, 1 of {len(CONTROLS)} controls, 1 result: 1 passed, 0 failed, 0 errors, 0 skipped"
+    assert f"<h2>Fleet summary: 1 of 2 accounts, 1 of {len(CONTROLS)} controls</h2>" in page
+    assert reporting.selection_text(coverage) in page

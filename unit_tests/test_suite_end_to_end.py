@@ -405,6 +405,26 @@ def test_folder_without_compliance_tests_fails(pytester, tmp_path, workers):
     assert str(PROJECT / "tests_compliance") in output
 
 
+def test_keyword_selection_counts_selected(pytester, tmp_path):
+    keyword = "111100000001 and mfa"
+    result, document, html = run_suite(pytester, tmp_path, *offline_options(), "-k", keyword)
+    output = result.stdout.str()
+    page = html.read_text(encoding="utf-8")
+
+    selected = ["root-mfa", "root-hardware-mfa", "root-mfa-enforced"]
+    accounts = len(document["accounts"])
+    assert accounts == len(EXPECTED["accounts"])
+    assert document["complete"] is True
+    assert document["controls"] == selected
+    assert document["missing_findings"] == accounts * len(CONTROLS) - len(selected)
+    assert document["selection"]["keyword"] == keyword
+    scope = f"1 of {accounts} accounts, {len(selected)} of {len(CONTROLS)} controls"
+    assert f"{scope}, {len(selected)} results" in output
+    assert f"-k '{keyword}'" in output
+    assert f"Fleet summary: {scope}" in page
+    assert markup.escape(f"-k '{keyword}'", quote=False) in page
+
+
 def test_stopped_run_marked_incomplete(pytester, tmp_path):
     _, document, _ = run_suite(pytester, tmp_path, *offline_options(), "-x")
 
