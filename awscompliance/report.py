@@ -259,20 +259,24 @@ def summary_html(
         "in Failed, an error is counted in Errors, because its test stops in setup, and a skip is counted in Skipped.",
     ]
     if findings_unlike_pytest:
+        verb = "differs" if findings_unlike_pytest == 1 else "differ"
         notes.append(
-            f"{findings_unlike_pytest} findings differ from pytest's result for their test, because the test "
-            "ended without its control's verdict; their messages say why."
+            f"{_count(findings_unlike_pytest, 'finding')} {verb} from pytest's result for the test, because the "
+            "test did not end with its control's verdict; the finding's message says why."
         )
+
+    parts = [f"<h2>Fleet summary: {html.escape(scope_text(coverage))}</h2>"]
     selection = selection_text(coverage)
-    return (
-        f"<h2>Fleet summary: {html.escape(scope_text(coverage))}</h2>"
-        + (f'<p id="selection"><strong>{html.escape(selection, quote=False)}</strong></p>' if selection else "")
-        + f'<p id="result-totals">{html.escape(totals)}</p>'
+    if selection:
+        parts.append(f'<p id="selection"><strong>{html.escape(selection, quote=False)}</strong></p>')
+    parts.append(f'<p id="result-totals">{html.escape(totals)}</p>')
+    parts.append(
         '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
         f"<tfoot>{_summary_html_row((total.title, '', ''), total)}</tfoot></table>"
-        + "".join(f"<p>{html.escape(note, quote=False)}</p>" for note in notes)
     )
+    parts += [f"<p>{html.escape(note, quote=False)}</p>" for note in notes]
+    return "".join(parts)
 
 
 def _summary_html_row(labels: tuple[str, str, str], row: SummaryRow) -> str:

@@ -71,7 +71,13 @@ def test_summary_html_explains_pytest_counts():
 def test_summary_html_names_findings_unlike_pytest():
     page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL, findings_unlike_pytest=2)
 
-    assert "2 findings differ from pytest's result for their test" in page
+    assert "2 findings differ from pytest's result for the test" in page
+
+
+def test_summary_html_one_finding_unlike_pytest():
+    page = reporting.summary_html(reporting.fleet_summary(FINDINGS), FULL, findings_unlike_pytest=1)
+
+    assert "1 finding differs from pytest's result for the test" in page
 
 
 def test_summary_lines_per_status_and_total():
