@@ -428,7 +428,11 @@ class ComplianceRun:
         longrepr_line = logs.pop(0) if report.longreprtext and logs else None
         longrepr_message = _longrepr_message(report.longrepr)
         finding = dict(getattr(report, "user_properties", [])).get(FINDING_PROPERTY)
-        if finding is not None and longrepr_message == finding["message"]:
+        if report.longrepr is None:
+            # Without a longrepr, pytest's text is only the line that names the pytest-xdist
+            # worker. Rows whose longrepr is the verdict's message drop that line too.
+            longrepr_line = None
+        elif finding is not None and longrepr_message == finding["message"]:
             # pytest's text for this failure, error or skip is the verdict's message, which the
             # verdict line shows.
             longrepr_line = None

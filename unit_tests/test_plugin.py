@@ -160,3 +160,12 @@ def test_html_log_from_xdist_worker_once(outcome, when, status):
     log = html_log(report)
 
     assert log == html.escape(f"Verdict: {status}. {message}") + "\n"
+
+
+def test_html_log_passed_on_xdist_worker():
+    message = "The root user has an MFA device."
+    report = compliance_report("passed", "call", None, ("pass", message))
+    report.node = WorkerNode()
+    log = html_log(report)
+
+    assert log == html.escape(f"Verdict: pass. {message}") + "\n"
