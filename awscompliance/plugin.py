@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -31,12 +32,16 @@ from awscompliance import report as reporting
 from awscompliance.catalog import CONTROLS
 from awscompliance.credential_report import format_value
 from awscompliance.evidence import AuditSettings, Evidence, Status, Verdict
+from awscompliance.selection import describe_selection, resolve_test_path, selection_filters
 
 logger = logging.getLogger(__name__)
 
 COMPLIANCE_TESTS = "tests_compliance"
+# The compliance tests of the project that this plugin belongs to, when it is installed from a checkout.
+PROJECT_TESTS = Path(__file__).resolve().parent.parent / COMPLIANCE_TESTS
 DEFAULT_HTML = "reports/compliance.html"
 DEFAULT_FINDINGS = "reports/findings.json"
+REPORT_CSS = Path(__file__).with_name("report.css")
 # 100 years: a longer window adds no history, and far longer ones overflow date arithmetic.
 MAX_ROOT_USAGE_DAYS = 36500
 
@@ -50,6 +55,16 @@ FINDING_PROPERTY = "awscompliance_finding"
 EVIDENCE_FILE_INPUT = "awscompliance_evidence_file"
 AS_OF_INPUT = "awscompliance_as_of"
 AS_OF_DEFAULT_INPUT = "awscompliance_as_of_is_default"
+
+# pytest-html's log of a row without longrepr or captured output.
+NO_LOG_OUTPUT = "No log output captured."
+# The result pytest and pytest-html give a compliance test, for each status of its verdict.
+PYTEST_RESULTS = {
+    Status.PASS.value: "passed",
+    Status.FAIL.value: "failed",
+    Status.ERROR.value: "error",
+    Status.SKIP.value: "skipped",
+}
 
 
 class AccountEvidenceError(Exception):
@@ -145,6 +160,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html") and not config.option.collectonly:
         config.option.htmlpath = DEFAULT_HTML
         config.option.self_contained_html = True
+    if config.pluginmanager.hasplugin("html"):
+        config.option.css = [*config.option.css, str(REPORT_CSS)]
     config.pluginmanager.register(ComplianceRun(config, settings), ComplianceRun.NAME)
 
 
@@ -184,6 +201,14 @@ class ComplianceRun:
     problem_lines: list[str] = field(default_factory=list)
     # Whether some selected test ended without a verdict, the opposite of findings.json's "complete".
     incomplete: bool = False
+    # Findings whose status differs from pytest's result for their test, see PYTEST_RESULTS.
+    findings_unlike_pytest: int = 0
+    started: float = field(default_factory=time.monotonic)
+    # Seconds from the plugin's start to the end of the tests, evidence collection included.
+    duration: float | None = None
+    # The options that chose the tests, as findings.json records them, and what the findings cover.
+    selection: dict[str, Any] = field(default_factory=dict)
+    coverage: reporting.Coverage | None = None
     handoff_dir: Path | None = None
 
     # --- before collection -------------------------------------------------------------
@@ -245,7 +270,9 @@ class ComplianceRun:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         for node_id in ids:
-            self.selected.setdefault(node_id, None)
+            # A compliance test's parameter is an audited account's label; other tests are not tracked.
+            if _label_of(node_id) in self.evidence:
+                self.selected.setdefault(node_id, None)
 
     # --- during the tests --------------------------------------------------------------
 
@@ -310,7 +337,10 @@ class ComplianceRun:
         if report.failed and FINDING_PROPERTY not in properties:
             self.crashes.setdefault(report.nodeid, _crash_text(report))
         if FINDING_PROPERTY in properties:
-            self.findings[report.nodeid] = properties[FINDING_PROPERTY]
+            finding = properties[FINDING_PROPERTY]
+            self.findings[report.nodeid] = finding
+            if _pytest_result(report) != PYTEST_RESULTS[finding["status"]]:
+                self.findings_unlike_pytest += 1
 
     # --- after the tests ---------------------------------------------------------------
 
@@ -321,13 +351,23 @@ class ComplianceRun:
         if self.handoff_dir is not None:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
+        self.duration = time.monotonic() - self.started
         unjudged = self._findings_for_unjudged_tests()
         self.incomplete = bool(unjudged or self.not_run)
+        self.findings_unlike_pytest += len(unjudged)
         labelled = [(self.reported[node_id][0], finding) for node_id, finding in self.findings.items()] + unjudged
         findings = [finding for _, finding in labelled]
         self.summary_rows = reporting.fleet_summary(findings)
+        self.selection = describe_selection(self.config)
+        filters = selection_filters(self.selection, self.config.rootpath / COMPLIANCE_TESTS, self.config.invocation_params.dir)
+        self.coverage = reporting.coverage(labelled, self.evidence, filters)
         if self.config.option.collectonly:
             return  # no test ran, so there is nothing to record, and an older file stays as it was
+
+        no_compliance_test = not labelled and not self.not_run
+        if no_compliance_test and session.exitstatus == pytest.ExitCode.OK:
+            # Other tests passed, but no account was evaluated, and that must not pass as a clean audit.
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         self.problem_lines = reporting.problem_lines(labelled)
         reporting.write_findings_json(
             Path(self.config.getoption("findings_json")),
@@ -335,7 +375,9 @@ class ComplianceRun:
             datetime.now(timezone.utc).replace(microsecond=0),
             list(self.evidence.values()),
             findings,
-            complete=not unjudged and not self.not_run,
+            self.coverage,
+            self.selection,
+            complete=not no_compliance_test and not unjudged and not self.not_run,
             not_run=self.not_run,
         )
 
@@ -345,7 +387,9 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        prefix.append(reporting.summary_html(self.summary_rows, len(self.evidence)))
+        if self.coverage is None:
+            return  # the session did not finish
+        prefix.append(reporting.summary_html(self.summary_rows, self.coverage, self.findings_unlike_pytest, self.duration))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
@@ -372,27 +416,53 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
-        """Show each verdict's message in its row, passes included, which have no log otherwise."""
+        """Lead each row's log with its verdict, passes included, and show the verdict's message once."""
+        # pytest-html 4.2.0 builds `data` from the text of the report's longrepr, when there is
+        # one, then the captured output, or else only "No log output captured.". Lines are HTML.
+        logs = [] if data == [NO_LOG_OUTPUT] else list(data)
+        longrepr_line = logs.pop(0) if report.longreprtext and logs else None
+        longrepr_message = _longrepr_message(report.longrepr)
         finding = dict(getattr(report, "user_properties", [])).get(FINDING_PROPERTY)
-        if finding is None:
-            return
-        # pytest-html renders these lines as HTML, so the message is escaped.
-        line = html.escape(f"Verdict: {finding['status']}. {finding['message']}") + "\n"
-        if data == ["No log output captured."]:
-            data[:] = [line]
-        else:
-            data.insert(0, line)
+        if report.longrepr is None:
+            # Without a longrepr, pytest's text is only the line that names the pytest-xdist
+            # worker. Rows whose longrepr is the verdict's message drop that line too.
+            longrepr_line = None
+        elif finding is not None and longrepr_message == finding["message"]:
+            # pytest's text for this failure, error or skip is the verdict's message, which the
+            # verdict line shows.
+            longrepr_line = None
+        elif isinstance(report.longrepr, tuple):
+            # pytest-html shows a skip's longrepr as the Python tuple (path, line, reason).
+            longrepr_line = html.escape(f"Skipped: {longrepr_message}") + "\n"
+
+        lines = []
+        if finding is not None:
+            lines.append(html.escape(f"Verdict: {finding['status']}. {finding['message']}") + "\n")
+        if longrepr_line is not None:
+            lines.append(longrepr_line)
+        data[:] = (lines + logs) or [NO_LOG_OUTPUT]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
+        if hasattr(self.config, "workerinput") or self.config.option.collectonly or self.coverage is None:
             return
+        if self.coverage.accounts == 0:
+            terminalreporter.write_sep("!", "AWS compliance: no compliance test ran", red=True, bold=True)
+            terminalreporter.write_line(reporting.selection_text(self.coverage), red=True, bold=True)
+            for line in self._missing_tests_hint():
+                terminalreporter.write_line(line, red=True)
+            terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
+            return
+
         if self.problem_lines:
             terminalreporter.write_sep("=", "AWS compliance failures and errors")
             for line in self.problem_lines:
                 terminalreporter.write_line(line)
         terminalreporter.write_sep("=", "AWS compliance summary")
-        for line in reporting.summary_lines(self.summary_rows, len(self.evidence)):
+        for line in reporting.summary_lines(self.summary_rows, self.coverage):
             terminalreporter.write_line(line)
+        selection = reporting.selection_text(self.coverage)
+        if selection:
+            terminalreporter.write_line(selection, yellow=True)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
         if self.incomplete:
             terminalreporter.write_line(
@@ -447,6 +517,17 @@ class ComplianceRun:
             }
             findings.append((label, finding))
         return findings
+
+    def _missing_tests_hint(self) -> list[str]:
+        """Say where pytest looked for tests, and where the compliance tests are when it did not look there."""
+        paths = self.selection["paths"]
+        lines = [f"pytest collected tests from: {', '.join(paths)}"]
+        tests_dir = PROJECT_TESTS
+        searched = [resolve_test_path(self.config.invocation_params.dir, argument) for argument in paths]
+        overlapping = [path for path in searched if path == tests_dir or path in tests_dir.parents or tests_dir in path.parents]
+        if tests_dir.is_dir() and not overlapping:
+            lines.append(f"The compliance tests are in {tests_dir}; add that path to the command.")
+        return lines
 
     def _progress(self, done: int, total: int, errors: int, elapsed: float) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -526,6 +607,21 @@ def _crash_text(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "an exception"
 
 
+def _pytest_result(report: pytest.TestReport) -> str:
+    """Return the result that pytest counts for a report: its outcome, or "error" for a failure outside the call."""
+    return "error" if report.failed and report.when != "call" else report.outcome
+
+
+def _longrepr_message(longrepr: Any) -> str | None:
+    """Return the message of a failure or error longrepr that is plain text, or the reason of a skip."""
+    if isinstance(longrepr, str):
+        return longrepr.strip()
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        # pytest's longrepr of a skip: (path, line number, "Skipped: " + reason).
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return None
+
+
 def _traceback_style_chosen(config: pytest.Config) -> bool:
     """Return whether --tb or --full-trace was given on the command line, in addopts or PYTEST_ADDOPTS."""
     arguments = [*config.invocation_params.args, *config.getini("addopts"), *os.environ.get("PYTEST_ADDOPTS", "").split()]
@@ -578,7 +674,7 @@ def _runs_compliance_tests(config: pytest.Config) -> bool:
         return True
     tests_dir = (config.rootpath / COMPLIANCE_TESTS).resolve()
     for argument in config.args:
-        path = (config.invocation_params.dir / argument.split("::")[0]).resolve()
+        path = resolve_test_path(config.invocation_params.dir, argument)
         if path == tests_dir or tests_dir in path.parents or path in tests_dir.parents:
             return True
     return False

@@ -53,25 +53,29 @@ def finding_record(evidence: Evidence, verdict: Verdict) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SummaryRow:
-    """One control's totals over the fleet, as a security team reports them."""
+    """One control's count of each status over the fleet, or the counts over all controls."""
 
     control: str
     title: str
     passed: int
-    violations: int
+    failed: int
     errors: int
     skipped: int
 
     @property
-    def evaluated(self) -> int:
-        """Accounts with a pass or fail verdict; errors and skips are not judged."""
-        return self.passed + self.violations
+    def results(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped
 
     @property
-    def violation_percent(self) -> float | None:
+    def evaluated(self) -> int:
+        """Accounts with a pass or fail verdict; errors and skips are not judged."""
+        return self.passed + self.failed
+
+    @property
+    def failed_percent(self) -> float | None:
         if self.evaluated == 0:
             return None
-        return 100.0 * self.violations / self.evaluated
+        return 100.0 * self.failed / self.evaluated
 
 
 def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
@@ -94,12 +98,94 @@ def fleet_summary(findings: Iterable[dict[str, Any]]) -> list[SummaryRow]:
                 control=control_id,
                 title=control.title if control else control_id,
                 passed=per_status.get(Status.PASS.value, 0),
-                violations=per_status.get(Status.FAIL.value, 0),
+                failed=per_status.get(Status.FAIL.value, 0),
                 errors=per_status.get(Status.ERROR.value, 0),
                 skipped=per_status.get(Status.SKIP.value, 0),
             )
         )
     return rows
+
+
+def summary_total(rows: Sequence[SummaryRow]) -> SummaryRow:
+    """Add up the rows of the fleet summary."""
+    return SummaryRow(
+        control="all controls",
+        title="All controls",
+        passed=sum(row.passed for row in rows),
+        failed=sum(row.failed for row in rows),
+        errors=sum(row.errors for row in rows),
+        skipped=sum(row.skipped for row in rows),
+    )
+
+
+def status_totals_text(total: SummaryRow) -> str:
+    """Return the count of each status, e.g. "6 results: 2 passed, 2 failed, 1 error, 1 skipped"."""
+    errors = "1 error" if total.errors == 1 else f"{total.errors} errors"
+    result_word = "result" if total.results == 1 else "results"
+    return f"{total.results} {result_word}: {total.passed} passed, {total.failed} failed, {errors}, {total.skipped} skipped"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the audited accounts and the catalog a run's findings cover."""
+
+    # Audited accounts with at least one finding.
+    accounts: int
+    # Accounts whose evidence was collected.
+    audited_accounts: int
+    # Catalog ids of the controls with at least one finding, in catalog order.
+    controls: tuple[str, ...]
+    # Pairs of an audited account and a catalog control without a finding.
+    missing_findings: int
+    # The options that chose the tests, as command-line text, e.g. "-k mfa".
+    filters: tuple[str, ...] = ()
+
+
+def coverage(labelled: Iterable[tuple[str, dict[str, Any]]], account_labels: Iterable[str], filters: Iterable[str]) -> Coverage:
+    """Measure which audited accounts and catalog controls have findings.
+
+    `labelled` contains (account label, finding) pairs, and `account_labels` every audited account's label.
+    """
+    labels = set(account_labels)
+    pairs = {(label, finding["control"]) for label, finding in labelled if label in labels and finding["control"] in CONTROLS}
+    controls = {control for _, control in pairs}
+    return Coverage(
+        accounts=len({label for label, _ in pairs}),
+        audited_accounts=len(labels),
+        controls=tuple(control for control in CONTROLS if control in controls),
+        missing_findings=len(labels) * len(CONTROLS) - len(pairs),
+        filters=tuple(filters),
+    )
+
+
+def scope_text(coverage: Coverage) -> str:
+    """Return what a run evaluated, e.g. "13 accounts", or "2 of 13 accounts, 3 of 10 controls" when it left some out."""
+    if coverage.missing_findings == 0:
+        return _count(coverage.accounts, "account")
+    accounts = f"{coverage.accounts} of {_count(coverage.audited_accounts, 'account')}"
+    return f"{accounts}, {len(coverage.controls)} of {_count(len(CONTROLS), 'control')}"
+
+
+def selection_text(coverage: Coverage) -> str | None:
+    """Describe what the run left out of the audit and the options that chose its tests.
+
+    Returns None when every audited account has a finding for every catalog control and no
+    option chose the tests.
+    """
+    filters = f"Tests selected with: {' '.join(coverage.filters)}" if coverage.filters else ""
+    if coverage.accounts == 0:
+        text = f"No compliance test ran, so none of the {_count(coverage.audited_accounts, 'account')} was evaluated."
+        return f"{text} {filters}." if filters else text
+    if coverage.missing_findings:
+        pairs = coverage.audited_accounts * len(CONTROLS)
+        text = (
+            f"{coverage.missing_findings} of {pairs} account-control pairs have no finding, because their tests were "
+            "not selected or did not run."
+        )
+        return f"{text} {filters}." if filters else text
+    if filters:
+        return f"{filters}, which left out no account or control."
+    return None
 
 
 def write_findings_json(
@@ -108,14 +194,17 @@ def write_findings_json(
     generated_at: datetime,
     evidence: Sequence[Evidence],
     findings: Sequence[dict[str, Any]],
+    coverage: Coverage,
+    selection: dict[str, Any],
     complete: bool = True,
     not_run: Sequence[str] = (),
 ) -> None:
     """Write findings.json, sorted by account and catalog order so that runs compare cleanly.
 
-    `complete` is false when some selected test ended without a verdict: those have error
-    findings, or, when not even their control is known, are listed in `not_run`. A reader can
-    so tell a partial run from a clean one.
+    `complete` is false when no compliance test was selected, or some selected test ended
+    without a verdict: those have error findings, or, when not even their control is known, are
+    listed in `not_run`. `controls` and `missing_findings` say what the selection (`selection`)
+    left out, so a reader can tell a full audit from a partial one.
     """
     order = {control_id: index for index, control_id in enumerate(CONTROLS)}
     document = {
@@ -124,6 +213,9 @@ def write_findings_json(
         "generated_at": format_value(generated_at),
         "complete": complete,
         "not_run": list(not_run),
+        "controls": list(coverage.controls),
+        "missing_findings": coverage.missing_findings,
+        "selection": selection,
         "accounts": [account_record(item) for item in evidence],
         "findings": sorted(
             findings,
@@ -139,45 +231,70 @@ def write_findings_json(
     logger.info("wrote %d findings to %s", len(findings), path)
 
 
-def summary_html(rows: Sequence[SummaryRow], account_count: int) -> str:
-    """Render the fleet summary as an HTML table for the top of the pytest-html report."""
+def summary_html(
+    rows: Sequence[SummaryRow], coverage: Coverage, findings_unlike_pytest: int = 0, seconds: float | None = None
+) -> str:
+    """Render the fleet summary as HTML for the top of the pytest-html report.
+
+    `findings_unlike_pytest` counts findings whose status differs from pytest's result for their
+    test, and `seconds` is the time that evidence collection and tests took.
+    """
     header = "".join(
         f"<th>{name}</th>"
-        for name in ("Control", "Title", "Frameworks", "Evaluated", "Violations", "Violations %", "Errors", "Skipped")
+        for name in ("Control", "Title", "Frameworks", "Passed", "Failed", "Failed %", "Errors", "Skipped")
     )
     body = []
     for row in rows:
         control = CONTROLS.get(row.control)
         frameworks = framework_ids(control) if control else ""
-        cells = (
-            row.control,
-            row.title,
-            frameworks,
-            row.evaluated,
-            row.violations,
-            _percent(row.violation_percent),
-            row.errors,
-            row.skipped,
-        )
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
-    return (
-        f"<h2>Fleet summary: {account_count} account{'' if account_count == 1 else 's'}</h2>"
-        '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
-        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        "<p>Violations % counts only evaluated accounts (pass or fail); errors and skips are listed apart.</p>"
-    )
-
-
-def summary_lines(rows: Sequence[SummaryRow], account_count: int) -> list[str]:
-    """Render the fleet summary as plain-text lines for the terminal."""
-    width = max(len(row.control) for row in rows) if rows else 10
-    lines = [
-        f"{account_count} account" if account_count == 1 else f"{account_count} accounts",
-        f"{'control':<{width}}  evaluated  violations       %  errors  skipped",
+        body.append(_summary_html_row((row.control, row.title, frameworks), row))
+    total = summary_total(rows)
+    totals = status_totals_text(total) + "."
+    if seconds is not None:
+        totals += f" Evidence collection and tests took {seconds:.1f} s."
+    notes = [
+        "Failed % is the share of failed results among those that passed or failed; errors and skips were not judged.",
+        # pytest-html 4.2.0's own count of tests, which the plugin hides, leaves out errors and skips.
+        "pytest-html's filters below count pytest's results for the same tests: a failed control is counted "
+        "in Failed, an error is counted in Errors, because its test stops in setup, and a skip is counted in Skipped.",
     ]
-    for row in rows:
+    if findings_unlike_pytest:
+        verb = "differs" if findings_unlike_pytest == 1 else "differ"
+        notes.append(
+            f"{_count(findings_unlike_pytest, 'finding')} {verb} from pytest's result for the test, because the "
+            "test did not end with its control's verdict; the finding's message says why."
+        )
+
+    parts = [f"<h2>Fleet summary: {html.escape(scope_text(coverage))}</h2>"]
+    selection = selection_text(coverage)
+    if selection:
+        parts.append(f'<p id="selection"><strong>{html.escape(selection, quote=False)}</strong></p>')
+    parts.append(f'<p id="result-totals">{html.escape(totals)}</p>')
+    parts.append(
+        '<table id="fleet-summary" class="summary-table" border="1" cellpadding="4">'
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
+        f"<tfoot>{_summary_html_row((total.title, '', ''), total)}</tfoot></table>"
+    )
+    parts += [f"<p>{html.escape(note, quote=False)}</p>" for note in notes]
+    return "".join(parts)
+
+
+def _summary_html_row(labels: tuple[str, str, str], row: SummaryRow) -> str:
+    cells = (*labels, row.passed, row.failed, _percent(row.failed_percent), row.errors, row.skipped)
+    return "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
+
+
+def summary_lines(rows: Sequence[SummaryRow], coverage: Coverage) -> list[str]:
+    """Render the fleet summary as plain-text lines for the terminal."""
+    total = summary_total(rows)
+    width = max(len(row.control) for row in [*rows, total])
+    lines = [
+        f"{scope_text(coverage)}, {status_totals_text(total)}",
+        f"{'control':<{width}}  passed  failed  failed %  errors  skipped",
+    ]
+    for row in [*rows, total]:
         lines.append(
-            f"{row.control:<{width}}  {row.evaluated:>9}  {row.violations:>10}  {_percent(row.violation_percent):>6}"
+            f"{row.control:<{width}}  {row.passed:>6}  {row.failed:>6}  {_percent(row.failed_percent):>8}"
             f"  {row.errors:>6}  {row.skipped:>7}"
         )
     return lines
@@ -194,6 +311,10 @@ def problem_lines(findings: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
         key=lambda pair: (order[pair[1]["status"]], pair[1]["control"], pair[0]),
     )
     return [f"{finding['status'].upper():<5} {finding['control']} {label}: {finding['message']}" for label, finding in chosen]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _percent(value: float | None) -> str:

@@ -1,5 +1,6 @@
 """The compliance suite run end to end through pytest, as a user runs it."""
 
+import html as markup
 import json
 import os
 import re
@@ -93,6 +94,13 @@ def test_findings_json_shape(pytester, tmp_path):
     assert document["as_of"] == "2026-06-01T00:00:00Z"
     assert document["root_usage_days"] == 7
     assert document["generated_at"].endswith("Z")
+    assert document["complete"] is True
+    assert document["controls"] == list(CONTROLS)
+    assert document["missing_findings"] == 0
+    assert document["selection"]["keyword"] is None
+    assert document["selection"]["markers"] is None
+    assert document["selection"]["deselect"] == []
+    assert document["selection"]["paths"] == [str(PROJECT / "tests_compliance")]
     assert {account["account_id"] for account in document["accounts"]} == set(EXPECTED["accounts"])
     for finding in document["findings"]:
         assert set(finding) == {"account_id", "source", "control", "status", "message", "evidence"}
@@ -105,9 +113,64 @@ def test_html_has_fleet_summary_and_columns(pytester, tmp_path):
     page = html.read_text(encoding="utf-8")
 
     assert "fleet-summary" in page
-    assert "Violations %" in page
+    assert "Failed %" in page
     assert "<root_account>" not in page
     assert "111100000008-root-virtual-mfa-custom-name" in page
+
+
+def html_results(page):
+    """Return the result rows of a pytest-html 4.2.0 page, from the JSON that its script renders."""
+    blob = re.search(r'data-jsonblob="([^"]*)"', page).group(1)
+    return [row for rows in json.loads(markup.unescape(blob))["tests"].values() for row in rows]
+
+
+def test_html_rows_show_verdict_once(pytester, tmp_path):
+    _, document, html = run_suite(pytester, tmp_path, *offline_options())
+    rows = html_results(html.read_text(encoding="utf-8"))
+
+    results = {row["result"] for row in rows}
+    assert {"Passed", "Failed", "Error", "Skipped"} <= results
+    messages = {finding["message"] for finding in document["findings"]}
+    for row in rows:
+        log = markup.unescape(row["log"])
+        verdict = re.match(r"Verdict: (pass|fail|error|skip)\. (.*)", log)
+        assert verdict, row
+        assert verdict.group(2) in messages, row
+        assert log.count(verdict.group(2)) == 1, row
+        assert "('" not in log, row
+
+
+def test_html_summary_matches_findings(pytester, tmp_path):
+    _, document, html = run_suite(pytester, tmp_path, *offline_options())
+    page = html.read_text(encoding="utf-8")
+
+    statuses = [finding["status"] for finding in document["findings"]]
+    counts = {status: statuses.count(status) for status in ("pass", "fail", "error", "skip")}
+    assert all(counts.values())
+    totals = (
+        f"{len(statuses)} results: {counts['pass']} passed, {counts['fail']} failed, "
+        f"{counts['error']} errors, {counts['skip']} skipped."
+    )
+    assert totals in page
+    # pytest-html's filters count the same results.
+    assert f"{counts['pass']} Passed," in page
+    assert f"{counts['fail']} Failed," in page
+    assert f"{counts['error']} Errors," in page
+    assert f"{counts['skip']} Skipped," in page
+    for control in CONTROLS:
+        row = re.search(rf"<tr><td>{control}</td>(.*?)</tr>", page).group(1)
+        cells = re.findall(r"<td>(.*?)</td>", row)
+        control_statuses = [finding["status"] for finding in document["findings"] if finding["control"] == control]
+        expected = [control_statuses.count(status) for status in ("pass", "fail", "error", "skip")]
+        assert [int(cells[2]), int(cells[3]), int(cells[5]), int(cells[6])] == expected, control
+
+
+def test_html_hides_pytest_html_test_count(pytester, tmp_path):
+    # pytest-html 4.2.0 writes "N tests took ..." counting only passed and failed tests.
+    _, _, html = run_suite(pytester, tmp_path, *offline_options())
+    style = (html.parent / "assets" / "style.css").read_text(encoding="utf-8")
+
+    assert re.search(r"\.run-count\s*\{\s*display:\s*none;?\s*\}", style)
 
 
 def test_html_escapes_account_names(pytester, tmp_path):
@@ -306,12 +369,71 @@ def test_collect_only_writes_no_findings(pytester, tmp_path):
     assert document is None
 
 
+def test_no_selected_test_is_incomplete(pytester, tmp_path):
+    result, document, html = run_suite(pytester, tmp_path, *offline_options(), "-k", "nomatch")
+    output = result.stdout.str()
+
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert document["complete"] is False
+    assert document["findings"] == []
+    assert document["controls"] == []
+    assert document["missing_findings"] == len(document["accounts"]) * len(CONTROLS)
+    assert document["selection"]["keyword"] == "nomatch"
+    assert "No compliance test ran" in output
+    assert "-k nomatch" in output
+    assert "No compliance test ran" in html.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_folder_without_compliance_tests_fails(pytester, tmp_path, workers):
+    # An unrelated test passes, but no account is audited, so the run must not exit 0.
+    pytester.makepyfile(test_unrelated="def test_unrelated():\n    pass\n")
+    findings = tmp_path / "findings.json"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--findings-json={findings}", f"--html={tmp_path / 'report.html'}",
+        *offline_options(), *workers
+    )
+    document = json.loads(findings.read_text(encoding="utf-8"))
+    output = result.stdout.str()
+
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert "1 passed" in output
+    assert document["complete"] is False
+    assert document["not_run"] == []
+    assert document["selection"]["paths"] == [str(pytester.path)]
+    assert "No compliance test ran" in output
+    assert str(PROJECT / "tests_compliance") in output
+
+
+def test_keyword_selection_counts_selected(pytester, tmp_path):
+    keyword = "111100000001 and mfa"
+    result, document, html = run_suite(pytester, tmp_path, *offline_options(), "-k", keyword)
+    output = result.stdout.str()
+    page = html.read_text(encoding="utf-8")
+
+    selected = ["root-mfa", "root-hardware-mfa", "root-mfa-enforced"]
+    accounts = len(document["accounts"])
+    assert accounts == len(EXPECTED["accounts"])
+    assert document["complete"] is True
+    assert document["controls"] == selected
+    assert document["missing_findings"] == accounts * len(CONTROLS) - len(selected)
+    assert document["selection"]["keyword"] == keyword
+    scope = f"1 of {accounts} accounts, {len(selected)} of {len(CONTROLS)} controls"
+    assert f"{scope}, {len(selected)} results" in output
+    assert f"-k '{keyword}'" in output
+    assert f"Fleet summary: {scope}" in page
+    assert markup.escape(f"-k '{keyword}'", quote=False) in page
+
+
 def test_stopped_run_marked_incomplete(pytester, tmp_path):
-    _, document, _ = run_suite(pytester, tmp_path, *offline_options(), "-x")
+    _, document, html = run_suite(pytester, tmp_path, *offline_options(), "-x")
 
     assert document["complete"] is False
     assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROLS)
-    assert any("did not run to a verdict" in finding["message"] for finding in document["findings"])
+    unjudged = [finding for finding in document["findings"] if "did not run to a verdict" in finding["message"]]
+    assert unjudged
+    # The HTML report has no result for a test that did not run, so its page says so.
+    assert f"{len(unjudged)} findings differ from pytest's result" in html.read_text(encoding="utf-8")
 
 
 def test_space_separated_path_from_project_folder(tmp_path):
