@@ -291,8 +291,8 @@ class ComplianceRun:
             verdict = Verdict(control.id, Status.ERROR, f"Internal error in control {control.id}: {error!r}")
         item.stash[_VERDICT_KEY] = (evidence, verdict)
         if verdict.status is Status.FAIL:
-            # pytest asks the item to describe a failure of its call phase. Building a traceback
-            # for each failed control cost about a third of a millisecond and was then discarded.
+            # pytest calls the item's repr_failure for a failure in the call phase. Its traceback
+            # cost about a third of a millisecond per failed control and was then discarded.
             item.repr_failure = functools.partial(_describe_failed_control, item.repr_failure, verdict)  # type: ignore[method-assign]
         return verdict
 
@@ -588,7 +588,7 @@ def _exempt_from_garbage_collection() -> None:
 
 
 def _describe_failed_control(describe: Any, verdict: Verdict, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
-    """The failure text of a test whose control failed: the verdict's message.
+    """Return the failure text of a test whose control failed: the verdict's message.
 
     The message names the evidence, which the assert's repr does not. Any exception other than
     the assert's is a bug in the test, and keeps pytest's description with its traceback.
