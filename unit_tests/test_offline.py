@@ -21,9 +21,9 @@ from awscompliance.offline import (
     load_evidence,
     save_evidence,
 )
+from unit_tests.shared_cases import CASES, load_expected
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases" / "root"
-EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+EXPECTED = load_expected()
 ACCOUNT_BY_CASE = {entry["case"]: account_id for account_id, entry in EXPECTED["accounts"].items()}
 
 GOOD_ID = "222200000001"

@@ -1,17 +1,15 @@
 """Every shared credential-report case gives its expected verdict for each root control."""
 
-import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from awscompliance.catalog import CONTROLS
 from awscompliance.evidence import AuditSettings
 from awscompliance.offline import load_evidence
+from unit_tests.shared_cases import CASES, load_expected
 
-CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases" / "root"
-EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+EXPECTED = load_expected()
 SETTINGS = AuditSettings(
     as_of=datetime.fromisoformat(EXPECTED["as_of"].replace("Z", "+00:00")),
     root_usage_days=EXPECTED["root_usage_days"],

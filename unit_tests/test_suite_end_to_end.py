@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from awscompliance.catalog import CONTROLS
+from unit_tests.shared_cases import CASES, load_expected
 
 PROJECT = Path(__file__).resolve().parents[1]
-CASES = PROJECT.parent / "shared" / "cases" / "root"
-EXPECTED = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+EXPECTED = load_expected()
 CONTROL_IDS = ("root-usage", "root-access-key", "root-mfa", "root-hardware-mfa")
 ORGANIZATION_CONTROL_IDS = tuple(control for control in CONTROLS if control not in CONTROL_IDS)
 
