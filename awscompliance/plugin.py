@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -199,8 +200,11 @@ class ComplianceRun:
     crashes: dict[str, str] = field(default_factory=dict)
     # One line per failed or errored finding, for the terminal.
     problem_lines: list[str] = field(default_factory=list)
-    # Whether some selected test ended without a verdict, the opposite of findings.json's "complete".
+    # Whether a selected test ended without a verdict or an account-control pair has no finding: the
+    # opposite of findings.json's "complete", apart from runs without any compliance test.
     incomplete: bool = False
+    # Selected tests that ended without a verdict and got an error finding instead.
+    unjudged_tests: int = 0
     # Findings whose status differs from pytest's result for their test, see PYTEST_RESULTS.
     findings_unlike_pytest: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -255,7 +259,13 @@ class ComplianceRun:
         if "evidence" not in metafunc.fixturenames:
             return
         labels = list(self.evidence)
-        metafunc.parametrize("evidence", labels, ids=labels, indirect=True)
+        metafunc.parametrize("evidence", labels, ids=[_test_id(label) for label in labels], indirect=True)
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        marker = item.get_closest_marker("control")
+        if marker is not None and marker.args:
+            # -k matches test names and keywords, so the control's id selects its test: -k root-mfa.
+            item.extra_keyword_matches.add(str(marker.args[0]))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
@@ -269,9 +279,10 @@ class ComplianceRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        labels = self._labels_by_test_id()
         for node_id in ids:
             # A compliance test's parameter is an audited account's label; other tests are not tracked.
-            if _label_of(node_id) in self.evidence:
+            if _test_id_of(node_id) in labels:
                 self.selected.setdefault(node_id, None)
 
     # --- during the tests --------------------------------------------------------------
@@ -326,6 +337,21 @@ class ComplianceRun:
                     "test; run with --tb=short for its traceback.",
                     verdict.evidence,
                 )
+            elif (
+                verdict.status is Status.FAIL
+                and call.excinfo is not None
+                and not call.excinfo.errisinstance(AssertionError)
+                and not call.excinfo.errisinstance(pytest.skip.Exception)
+            ):
+                # The test broke before its assert could confirm the verdict.
+                verdict = Verdict(
+                    verdict.control,
+                    Status.ERROR,
+                    f"The control failed ({verdict.message}), but its test raised {_crash_text(test_report)} "
+                    "before it could check the verdict. This is a bug in the test; run with --tb=short for its "
+                    "traceback.",
+                    verdict.evidence,
+                )
             test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(evidence, verdict)))
             item.stash[_FINDING_SENT_KEY] = True
 
@@ -339,8 +365,15 @@ class ComplianceRun:
         if FINDING_PROPERTY in properties:
             finding = properties[FINDING_PROPERTY]
             self.findings[report.nodeid] = finding
-            if _pytest_result(report) != PYTEST_RESULTS[finding["status"]]:
+            result = _pytest_result(report)
+            if result != PYTEST_RESULTS[finding["status"]]:
                 self.findings_unlike_pytest += 1
+                if finding["status"] == Status.FAIL.value:
+                    # An xfail marker, a skip in the test or a missing assert. The finding keeps the
+                    # control's verdict, and the run's exit status still reports the failure.
+                    finding["message"] += (
+                        f" Its test ended as {result} instead of failed: a marker on the test, or a bug in it."
+                    )
 
     # --- after the tests ---------------------------------------------------------------
 
@@ -351,8 +384,11 @@ class ComplianceRun:
         if self.handoff_dir is not None:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
+        if self.config.option.collectonly:
+            return  # no test ran, so there is nothing to record, and an older file stays as it was
         self.duration = time.monotonic() - self.started
         unjudged = self._findings_for_unjudged_tests()
+        self.unjudged_tests = len(unjudged)
         self.incomplete = bool(unjudged or self.not_run)
         self.findings_unlike_pytest += len(unjudged)
         labelled = [(self.reported[node_id][0], finding) for node_id, finding in self.findings.items()] + unjudged
@@ -361,13 +397,16 @@ class ComplianceRun:
         self.selection = describe_selection(self.config)
         filters = selection_filters(self.selection, self.config.rootpath / COMPLIANCE_TESTS, self.config.invocation_params.dir)
         self.coverage = reporting.coverage(labelled, self.evidence, filters)
-        if self.config.option.collectonly:
-            return  # no test ran, so there is nothing to record, and an older file stays as it was
 
         no_compliance_test = not labelled and not self.not_run
         if no_compliance_test and session.exitstatus == pytest.ExitCode.OK:
             # Other tests passed, but no account was evaluated, and that must not pass as a clean audit.
             session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+        problems = {Status.FAIL.value, Status.ERROR.value}
+        if session.exitstatus == pytest.ExitCode.OK and any(finding["status"] in problems for finding in findings):
+            # A failed or errored control fails the run, even where its test passed or was skipped.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.incomplete = self.incomplete or self.coverage.missing_findings > 0
         self.problem_lines = reporting.problem_lines(labelled)
         reporting.write_findings_json(
             Path(self.config.getoption("findings_json")),
@@ -377,7 +416,7 @@ class ComplianceRun:
             findings,
             self.coverage,
             self.selection,
-            complete=not no_compliance_test and not unjudged and not self.not_run,
+            complete=not no_compliance_test and not self.incomplete,
             not_run=self.not_run,
         )
 
@@ -465,10 +504,12 @@ class ComplianceRun:
             terminalreporter.write_line(selection, yellow=True)
         terminalreporter.write_line(f"findings: {self.config.getoption('findings_json')}")
         if self.incomplete:
-            terminalreporter.write_line(
-                "findings are incomplete: some tests ended without a verdict (see the error findings and not_run)",
-                yellow=True,
-            )
+            reasons = []
+            if self.unjudged_tests or self.not_run:
+                reasons.append("some tests ended without a verdict (see the error findings and not_run)")
+            if self.coverage.missing_findings:
+                reasons.append(f"{self.coverage.missing_findings} account-control pairs have no finding")
+            terminalreporter.write_line(f"findings are incomplete: {'; '.join(reasons)}", yellow=True)
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -478,6 +519,9 @@ class ComplianceRun:
             while label in self.evidence:
                 label += "+"  # two sources named the same account; keep both visible
             self.evidence[label] = item
+
+    def _labels_by_test_id(self) -> dict[str, str]:
+        return {_test_id(label): label for label in self.evidence}
 
     def _findings_for_unjudged_tests(self) -> list[tuple[str, dict[str, Any]]]:
         """Give an error finding to each selected compliance test that ended without a verdict.
@@ -495,8 +539,8 @@ class ComplianceRun:
             pair = self.reported.get(node_id) or self.selected.get(node_id)
             if pair is None:
                 control_id = controls_by_function.get(_function_of(node_id))
-                label = _label_of(node_id)
-                if control_id is None or label not in self.evidence:
+                label = self._labels_by_test_id().get(_test_id_of(node_id))
+                if control_id is None or label is None:
                     self.not_run.append(node_id)
                     continue
                 pair = (label, control_id)
@@ -638,8 +682,18 @@ def _function_of(node_id: str) -> str:
     return node_id.split("[", 1)[0]
 
 
-def _label_of(node_id: str) -> str:
+def _test_id_of(node_id: str) -> str:
     return node_id.split("[", 1)[1][:-1] if "[" in node_id else ""
+
+
+# Printable ASCII that a test id keeps as it is. pytest escapes other characters in ids, and
+# "[" and "]" would make the id's brackets ambiguous, so those are percent-encoded.
+_TEST_ID_SAFE = "".join(chr(code) for code in range(32, 127) if chr(code) not in "%[]\\")
+
+
+def _test_id(label: str) -> str:
+    """Return the test id of an account label, which pytest uses unchanged and which maps back to it."""
+    return urllib.parse.quote(label, safe=_TEST_ID_SAFE)
 
 
 def _parameter_label(item: pytest.Item) -> str | None:

@@ -414,7 +414,8 @@ def test_keyword_selection_counts_selected(pytester, tmp_path):
     selected = ["root-mfa", "root-hardware-mfa", "root-mfa-enforced"]
     accounts = len(document["accounts"])
     assert accounts == len(EXPECTED["accounts"])
-    assert document["complete"] is True
+    # -k left account-control pairs without a finding, so the findings are not a complete audit.
+    assert document["complete"] is False
     assert document["controls"] == selected
     assert document["missing_findings"] == accounts * len(CONTROLS) - len(selected)
     assert document["selection"]["keyword"] == keyword
@@ -423,6 +424,14 @@ def test_keyword_selection_counts_selected(pytester, tmp_path):
     assert f"-k '{keyword}'" in output
     assert f"Fleet summary: {scope}" in page
     assert markup.escape(f"-k '{keyword}'", quote=False) in page
+
+
+def test_keyword_selects_control_by_id(pytester, tmp_path):
+    result, document, _ = run_suite(pytester, tmp_path, *offline_options(), "-k", "root-hardware-mfa")
+
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert document["controls"] == ["root-hardware-mfa"]
+    assert len(document["findings"]) == len(EXPECTED["accounts"])
 
 
 def test_stopped_run_marked_incomplete(pytester, tmp_path):
@@ -522,6 +531,11 @@ def test_bug_in_test_keeps_its_traceback(pytester, tmp_path):
     assert all("its test failed: KeyError" in finding["message"] for finding in after_pass)
     # Every account that passes root-mfa passes the first test and errors in the second.
     assert len(after_pass) == len([finding for finding in document["findings"] if finding["status"] == "pass"])
+    # An account that fails root-mfa breaks the first test before its assert: an error, not a clean fail.
+    after_fail = [finding for finding in document["findings"] if "The control failed" in finding["message"]]
+    assert after_fail
+    assert all(finding["status"] == "error" for finding in after_fail)
+    assert all("raised AttributeError" in finding["message"] for finding in after_fail)
 
 
 def test_collect_only_writes_no_report(pytester, tmp_path):
