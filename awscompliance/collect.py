@@ -25,7 +25,7 @@ from awscompliance.aws_errors import AWS_ERRORS, TRANSPORT_ERRORS, error_code, e
 from awscompliance.credential_report import CredentialReportError, parse_report
 from awscompliance.detection import collect_detection
 from awscompliance.evidence import Account, Evidence, VirtualMfaDevice
-from awscompliance.organization import STANDALONE, OrganizationContext
+from awscompliance.organization import MANAGEMENT, MEMBER, STANDALONE, OrganizationContext
 
 logger = logging.getLogger(__name__)
 
@@ -367,11 +367,26 @@ def _call_failed(call: str, account: Account, error: Exception) -> str:
 
     code = error_code(error)
     permission = _PERMISSIONS.get(call)
-    if code in _CREDENTIAL_ERROR_CODES or permission is None:
-        advice = f"Renew or fix the credentials of {account.source}."
+    identity = _identity(account)
+    if (code in _CREDENTIAL_ERROR_CODES or permission is None) and account.organization_role == MEMBER:
+        # The rejected credentials came from AssumeRole, and a new run assumes the role again.
+        advice = "Re-run, which assumes the role again; if it recurs, check the calling credentials and the role's maximum session duration."
+    elif code in _CREDENTIAL_ERROR_CODES or permission is None:
+        advice = f"Renew or fix {identity}."
     else:
-        advice = permission_advice(error, permission, f"the identity used by {account.source}")
+        advice = permission_advice(error, permission, identity)
     return f"{call} failed for {_describe(account)}: {code}: {error_message(error)}. {advice}"
+
+
+def _identity(account: Account) -> str:
+    """Name the credentials that collection uses for an account, for the advice in messages."""
+    # With --org, members are read through the role that --role-name names, and the management
+    # account through the calling credentials.
+    if account.organization_role == MEMBER:
+        return f"the role assumed in account {account.account_id} (--role-name)"
+    if account.organization_role == MANAGEMENT:
+        return "the calling credentials, which audit the management account"
+    return f"the credentials of {account.source}"
 
 
 def _describe(account: Account) -> str:

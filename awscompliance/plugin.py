@@ -520,6 +520,14 @@ class ComplianceRun:
                 label += "+"  # two sources named the same account; keep both visible
             self.evidence[label] = item
 
+    def _home_regions(self) -> str:
+        """Name the home Regions whose detection evidence was read, or say why there is none."""
+        regions = sorted({item.detection.region for item in self.evidence.values() if item.detection is not None})
+        if regions:
+            return ", ".join(regions)
+        region = self.config.getoption("region")
+        return f"{region} (no detection evidence was read)" if region else "none: no detection evidence was read"
+
     def _labels_by_test_id(self) -> dict[str, str]:
         return {_test_id(label): label for label in self.evidence}
 
@@ -593,7 +601,7 @@ class ComplianceRun:
         # pytest-html renders environment values as HTML, so every value is escaped here.
         metadata["Evaluation time"] = format_value(self.settings.as_of)
         metadata["Root usage window (days)"] = str(self.settings.root_usage_days)
-        metadata["Home Region"] = html.escape(self.config.getoption("region") or "the session's Region (us-east-1 unless configured)")
+        metadata["Home Region"] = html.escape(self._home_regions())
         scope = [
             f"{option} {self.config.getoption(name)}"
             for option, name in (("--accounts", "accounts"), ("--exclude-accounts", "exclude_accounts"), ("--ou", "ou"))

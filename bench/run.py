@@ -458,7 +458,7 @@ def print_result(result: RunResult, accounts: int, kept: bool) -> None:
     print("phases               " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.phases.items()))
     print(f"emulator requests    {result.requests} ({result.throttled} throttled)")
     print(
-        f"findings             {check.findings} for {check.accounts} accounts x {len(check.controls)} controls, {verdict}: "
+        f"findings             {check.findings} for {_count(check.accounts, 'account')} x {_count(len(check.controls), 'control')}, {verdict}: "
         f"missing {check.missing}, "
         f"unexpected {check.unexpected}, other status than seeded {check.wrong_status}; statuses {check.statuses}"
     )
@@ -554,7 +554,7 @@ def _benchmark(args: argparse.Namespace, workdir: Path) -> list[RunResult]:
                 print(
                     f"seeded roots: {ready['root_no_password']} without password, {ready['root_no_mfa']} without MFA, "
                     f"{ready['root_virtual_mfa']} with virtual MFA, {ready['root_access_key']} with an access key; "
-                    f"{ready['report_denied']} accounts with the credential report denied"
+                    f"{_count(ready['report_denied'], 'account')} with the credential report denied"
                 )
             results.append(run_suite(emulator, workdir, label, workers, args.timeout, args.pytest_arg))
         print_result(results[-1], args.accounts, args.keep)
@@ -565,6 +565,10 @@ def _benchmark(args: argparse.Namespace, workdir: Path) -> list[RunResult]:
         payload = {"arguments": {k: str(v) for k, v in vars(args).items()}, "emulator": ready, "runs": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     return results
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _print_speedup(default: RunResult, baseline: RunResult) -> None:

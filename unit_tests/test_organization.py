@@ -374,12 +374,12 @@ def test_faults_isolated_to_their_accounts(organization, no_real_sleep):
     assert {account_id for account_id, item in evidence.items() if item.error} == failing
     assert "AssumeRole" in evidence[denied_role].error
     assert "AccessDenied" in evidence[denied_role].error
-    assert "Grant iam:GenerateCredentialReport" in evidence[denied_report].error
+    assert "Grant iam:GenerateCredentialReport and iam:GetCredentialReport to the role assumed in account" in evidence[denied_report].error
     assert "not ready after" in evidence[limit].error
     assert "LimitExceeded" in evidence[limit].error
     assert "not ready after" in evidence[stuck].error
     assert "ReportInProgress" in evidence[stuck].error
-    assert "Renew or fix the credentials" in evidence[expired].error
+    assert "Re-run, which assumes the role again" in evidence[expired].error
     assert "timeout" in evidence[network].error.lower()
     for account_id in throttled:
         assert evidence[account_id].error is None

@@ -330,7 +330,7 @@ def test_usage_age_shown_to_the_second():
     used = AS_OF - timedelta(days=7, seconds=1)
     verdict = root.root_usage(make_evidence(root_row(password_last_used=iso(used))), SETTINGS)
 
-    assert "7 d 00:00:01" in verdict.message
+    assert "7 days 00:00:01" in verdict.message
 
 
 # --- root-hardware-mfa --------------------------------------------------------------------

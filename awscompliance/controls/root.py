@@ -435,7 +435,8 @@ def _format_age(age: timedelta) -> str:
     days, remainder = divmod(seconds, 86400)
     hours, remainder = divmod(remainder, 3600)
     minutes, seconds = divmod(remainder, 60)
-    return f"{days} d {hours:02d}:{minutes:02d}:{seconds:02d}"
+    day_word = "day" if days == 1 else "days"
+    return f"{days} {day_word} {hours:02d}:{minutes:02d}:{seconds:02d}"
 
 
 def _join(*parts: str | None) -> str | None:
