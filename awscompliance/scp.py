@@ -755,6 +755,8 @@ def _shown_actions(actions: Sequence[str]) -> str:
     shown = [action for action in actions if action != SYNTHETIC_ACTION]
     if SYNTHETIC_ACTION in actions:
         shown.append("any action that no SCP names")
+    if len(shown) > 1:
+        return ", ".join(shown[:-1]) + " and " + shown[-1]
     return ", ".join(shown)
 
 
@@ -865,9 +867,10 @@ def root_ip_restriction(path: Sequence[Level], root_arn: str) -> IpRestriction:
     cidrs = _unique(cidr for ref in denying for cidr in statements[ref].source_ip_allow_list())
     if open_actions:
         message = (
-            f"No SCP confines root user {root_arn} to an IP allow list: no statement with an aws:SourceIp "
-            f"condition denies {_shown_actions(_unique(open_actions))} from {' or '.join(_unique(open_addresses))} "
-            "(documentation addresses chosen outside every allow list on the path)."
+            f"No SCP confines root user {root_arn} to an IP allow list. Requests from "
+            f"{' or '.join(_unique(open_addresses))} (documentation addresses chosen outside every allow list "
+            "on the path) are not denied by any statement with an aws:SourceIp condition, for these probed "
+            f"actions: {_shown_actions(_unique(open_actions))}."
         )
         if other_denies:
             others = _describe_refs(_unique(other_denies))
