@@ -158,7 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if findings_path.is_dir():
         raise pytest.UsageError(f"--findings-json {str(findings_path)!r} is a folder; give a file path.")
     # --collect-only runs no test, so it must not replace the last run's report with an empty one.
-    if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html") and not config.option.collectonly:
+    if config.getoption("htmlpath", None) is None and config.pluginmanager.hasplugin("html") and not _runs_no_test_call(config):
         config.option.htmlpath = DEFAULT_HTML
         config.option.self_contained_html = True
     if config.pluginmanager.hasplugin("html"):
@@ -322,7 +322,15 @@ class ComplianceRun:
         test_report.user_properties.append((ACCOUNT_PROPERTY, label))
         test_report.user_properties.append((CONTROL_PROPERTY, marker.args[0]))
 
-        if recorded is None or item.stash.get(_FINDING_SENT_KEY, False):
+        if item.stash.get(_FINDING_SENT_KEY, False):
+            return
+        if recorded is None:
+            if test_report.when == "setup" and test_report.skipped and label in self.evidence:
+                # A skip marker or a skipping fixture stopped the test before its control judged the account.
+                reason = _longrepr_message(test_report.longrepr) or "no reason given"
+                verdict = Verdict(marker.args[0], Status.SKIP, f"Not judged: the test was skipped before its control ran ({reason}).")
+                test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(self.evidence[label], verdict)))
+                item.stash[_FINDING_SENT_KEY] = True
             return
         evidence, verdict = recorded
         # An error or skip ends the test in setup; a pass or fail is decided in the call.
@@ -340,8 +348,7 @@ class ComplianceRun:
             elif (
                 verdict.status is Status.FAIL
                 and call.excinfo is not None
-                and not call.excinfo.errisinstance(AssertionError)
-                and not call.excinfo.errisinstance(pytest.skip.Exception)
+                and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception, pytest.skip.Exception))
             ):
                 # The test broke before its assert could confirm the verdict.
                 verdict = Verdict(
@@ -368,11 +375,12 @@ class ComplianceRun:
             result = _pytest_result(report)
             if result != PYTEST_RESULTS[finding["status"]]:
                 self.findings_unlike_pytest += 1
-                if finding["status"] == Status.FAIL.value:
+                if finding["status"] in (Status.FAIL.value, Status.ERROR.value):
                     # An xfail marker, a skip in the test or a missing assert. The finding keeps the
-                    # control's verdict, and the run's exit status still reports the failure.
+                    # control's verdict, and the run's exit status still reports it.
                     finding["message"] += (
-                        f" Its test ended as {result} instead of failed: a marker on the test, or a bug in it."
+                        f" Its test ended as {result} instead of {PYTEST_RESULTS[finding['status']]}: a marker on"
+                        " the test, or a bug in it."
                     )
 
     # --- after the tests ---------------------------------------------------------------
@@ -384,7 +392,7 @@ class ComplianceRun:
         if self.handoff_dir is not None:
             shutil.rmtree(self.handoff_dir, ignore_errors=True)
 
-        if self.config.option.collectonly:
+        if _runs_no_test_call(self.config):
             return  # no test ran, so there is nothing to record, and an older file stays as it was
         self.duration = time.monotonic() - self.started
         unjudged = self._findings_for_unjudged_tests()
@@ -482,7 +490,7 @@ class ComplianceRun:
         data[:] = (lines + logs) or [NO_LOG_OUTPUT]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput") or self.config.option.collectonly or self.coverage is None:
+        if hasattr(self.config, "workerinput") or _runs_no_test_call(self.config) or self.coverage is None:
             return
         if self.coverage.accounts == 0:
             terminalreporter.write_sep("!", "AWS compliance: no compliance test ran", red=True, bold=True)
@@ -540,6 +548,7 @@ class ComplianceRun:
         Returns (account label, finding) pairs.
         """
         controls_by_function = {_function_of(node_id): control for node_id, (_, control) in self.reported.items()}
+        labels = self._labels_by_test_id()
         findings = []
         for node_id in sorted(set(self.selected) | set(self.reported)):
             if node_id in self.findings:
@@ -547,7 +556,7 @@ class ComplianceRun:
             pair = self.reported.get(node_id) or self.selected.get(node_id)
             if pair is None:
                 control_id = controls_by_function.get(_function_of(node_id))
-                label = self._labels_by_test_id().get(_test_id_of(node_id))
+                label = labels.get(_test_id_of(node_id))
                 if control_id is None or label is None:
                     self.not_run.append(node_id)
                     continue
@@ -642,8 +651,8 @@ def _exempt_from_garbage_collection() -> None:
 def _describe_failed_control(describe: Any, verdict: Verdict, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
     """Return the failure text of a test whose control failed: the verdict's message.
 
-    The message names the evidence, which the assert's repr does not. Any exception other than
-    the assert's is a bug in the test, and keeps pytest's description with its traceback.
+    The message names the evidence, which the assert's repr does not. Any other exception keeps
+    pytest's description: the text given to pytest.fail, or the traceback of a bug in the test.
     """
     if excinfo.errisinstance(AssertionError):
         return verdict.message
@@ -659,8 +668,16 @@ def _crash_text(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "an exception"
 
 
+def _runs_no_test_call(config: pytest.Config) -> bool:
+    """Return whether pytest only collects or sets up tests (--collect-only, --setup-only, --setup-plan)."""
+    return bool(config.option.collectonly or config.getoption("setuponly", False) or config.getoption("setupplan", False))
+
+
 def _pytest_result(report: pytest.TestReport) -> str:
-    """Return the result that pytest counts for a report: its outcome, or "error" for a failure outside the call."""
+    """Return the result that pytest counts for a report: its outcome, "error" for a failure outside
+    the call, or "xfailed" and "xpassed" for a test expected to fail."""
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
     return "error" if report.failed and report.when != "call" else report.outcome
 
 

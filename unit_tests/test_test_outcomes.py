@@ -113,3 +113,73 @@ def test_keyword_selection_is_incomplete(pytester, tmp_path):
     # One account has findings for one control of the catalog: the others were left out by -k.
     assert document["missing_findings"] > 0
     assert document["complete"] is False
+
+
+OTHER_WAYS_TO_END = '''
+import pytest
+from awscompliance.evidence import Status
+
+
+@pytest.mark.skip(reason="not in scope")
+@pytest.mark.control("root-mfa")
+def test_skipped_by_marker(verdict):
+    assert verdict.status is Status.PASS, verdict.message
+
+
+@pytest.mark.control("root-hardware-mfa")
+def test_fails_with_pytest_fail(verdict):
+    if verdict.status is not Status.PASS:
+        pytest.fail(verdict.message)
+
+
+@pytest.mark.control("root-usage")
+def test_xfails_in_body(verdict):
+    if verdict.status is not Status.PASS:
+        pytest.xfail("accepted risk")
+'''
+
+
+def test_other_ways_to_end_keep_verdicts(pytester, tmp_path):
+    reports = tmp_path / "reports"
+    write_report(reports / "no-mfa", "444400000006", "false")
+
+    result, document = run_own_tests(pytester, tmp_path, OTHER_WAYS_TO_END, f"--credential-reports={reports}")
+    by_control = {finding["control"]: finding for finding in document["findings"]}
+
+    assert by_control["root-mfa"]["status"] == "skip"
+    assert "not in scope" in by_control["root-mfa"]["message"]
+    assert by_control["root-hardware-mfa"]["status"] == "fail"
+    assert "bug in the test" not in by_control["root-hardware-mfa"]["message"]
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_xfail_in_body_keeps_failed_verdict(pytester, tmp_path):
+    reports = tmp_path / "reports"
+    write_report(reports / "no-mfa", "444400000007", "false")
+    source = OTHER_WAYS_TO_END.replace('"root-usage"', '"root-mfa"').replace("@pytest.mark.skip(", "@pytest.mark.skipif(False, ")
+
+    result, document = run_own_tests(pytester, tmp_path, source, f"--credential-reports={reports}", "-k", "xfails")
+    [finding] = document["findings"]
+
+    assert finding["status"] == "fail"
+    assert "ended as xfailed" in finding["message"]
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.mark.parametrize("option", ["--setup-plan", "--setup-only"])
+def test_setup_only_runs_write_no_findings(pytester, tmp_path, option):
+    reports = tmp_path / "reports"
+    write_report(reports / "no-mfa", "444400000008", "false")
+    pytester.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_own=MANY_FAILING_TESTS)
+    findings = tmp_path / "findings.json"
+    html = tmp_path / "report.html"
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", option, "--as-of", AS_OF, f"--credential-reports={reports}",
+        f"--findings-json={findings}", f"--html={html}",
+    )
+
+    assert result.ret == pytest.ExitCode.OK
+    assert not findings.exists()
+    assert "Fleet summary" not in html.read_text(encoding="utf-8")
