@@ -324,43 +324,23 @@ class ComplianceRun:
 
         if item.stash.get(_FINDING_SENT_KEY, False):
             return
-        if recorded is None:
-            if test_report.when == "setup" and test_report.skipped and label in self.evidence:
-                # A skip marker or a skipping fixture stopped the test before its control judged the account.
-                reason = _longrepr_message(test_report.longrepr) or "no reason given"
-                verdict = Verdict(marker.args[0], Status.SKIP, f"Not judged: the test was skipped before its control ran ({reason}).")
-                test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(self.evidence[label], verdict)))
-                item.stash[_FINDING_SENT_KEY] = True
+        if recorded is not None:
+            evidence, verdict = recorded
+        elif test_report.when == "setup" and test_report.skipped and label in self.evidence:
+            # A skip marker or a skipping fixture stopped the test before its control judged the account.
+            reason = _longrepr_message(test_report.longrepr) or "no reason given"
+            evidence = self.evidence[label]
+            verdict = Verdict(marker.args[0], Status.SKIP, f"Not judged: the test was skipped before its control ran ({reason}).")
+        else:
             return
-        evidence, verdict = recorded
+
         # An error or skip ends the test in setup; a pass or fail is decided in the call.
         deciding_phase = "setup" if verdict.status in (Status.ERROR, Status.SKIP) else "call"
-        if test_report.when == deciding_phase:
-            if verdict.status is Status.PASS and test_report.failed:
-                # The test failed although its control passed, so the pass cannot be trusted.
-                verdict = Verdict(
-                    verdict.control,
-                    Status.ERROR,
-                    f"The control passed, but its test failed: {_crash_text(test_report)}. This is a bug in the "
-                    "test; run with --tb=short for its traceback.",
-                    verdict.evidence,
-                )
-            elif (
-                verdict.status is Status.FAIL
-                and call.excinfo is not None
-                and not call.excinfo.errisinstance((AssertionError, pytest.fail.Exception, pytest.skip.Exception))
-            ):
-                # The test broke before its assert could confirm the verdict.
-                verdict = Verdict(
-                    verdict.control,
-                    Status.ERROR,
-                    f"The control failed ({verdict.message}), but its test raised {_crash_text(test_report)} "
-                    "before it could check the verdict. This is a bug in the test; run with --tb=short for its "
-                    "traceback.",
-                    verdict.evidence,
-                )
-            test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(evidence, verdict)))
-            item.stash[_FINDING_SENT_KEY] = True
+        if test_report.when != deciding_phase:
+            return
+        verdict = _verdict_after_test(verdict, test_report, call)
+        test_report.user_properties.append((FINDING_PROPERTY, reporting.finding_record(evidence, verdict)))
+        item.stash[_FINDING_SENT_KEY] = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         properties = dict(report.user_properties)
@@ -529,7 +509,7 @@ class ComplianceRun:
             self.evidence[label] = item
 
     def _home_regions(self) -> str:
-        """Name the home Regions whose detection evidence was read, or say why there is none."""
+        """Name the home Regions whose detection evidence was read, or state that none was read."""
         regions = sorted({item.detection.region for item in self.evidence.values() if item.detection is not None})
         if regions:
             return ", ".join(regions)
@@ -668,6 +648,31 @@ def _crash_text(report: pytest.TestReport) -> str:
     return lines[-1] if lines else "an exception"
 
 
+def _verdict_after_test(verdict: Verdict, test_report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict:
+    """Return the verdict to record, made an error where the test broke in a way that its verdict cannot explain."""
+    if verdict.status is Status.PASS and test_report.failed:
+        # The test failed although its control passed, so the pass cannot be trusted.
+        return Verdict(
+            verdict.control,
+            Status.ERROR,
+            f"The control passed, but its test failed: {_crash_text(test_report)}. This is a bug in the "
+            "test; run with --tb=short for its traceback.",
+            verdict.evidence,
+        )
+    expected_endings = (AssertionError, pytest.fail.Exception, pytest.skip.Exception)
+    if verdict.status is Status.FAIL and call.excinfo is not None and not call.excinfo.errisinstance(expected_endings):
+        # The test broke before its assert could confirm the verdict.
+        return Verdict(
+            verdict.control,
+            Status.ERROR,
+            f"The control failed ({verdict.message}), but its test raised {_crash_text(test_report)} "
+            "before it could check the verdict. This is a bug in the test; run with --tb=short for its "
+            "traceback.",
+            verdict.evidence,
+        )
+    return verdict
+
+
 def _runs_no_test_call(config: pytest.Config) -> bool:
     """Return whether pytest only collects or sets up tests (--collect-only, --setup-only, --setup-plan)."""
     return bool(config.option.collectonly or config.getoption("setuponly", False) or config.getoption("setupplan", False))
@@ -711,8 +716,9 @@ def _test_id_of(node_id: str) -> str:
     return node_id.split("[", 1)[1][:-1] if "[" in node_id else ""
 
 
-# Printable ASCII that a test id keeps as it is. pytest escapes other characters in ids, and
-# "[" and "]" would make the id's brackets ambiguous, so those are percent-encoded.
+# Printable ASCII that a test id keeps as it is. pytest escapes non-ASCII characters and
+# backslashes in ids, "[" and "]" would make the id's brackets ambiguous, and "%" starts an
+# escape, so the test id percent-encodes those.
 _TEST_ID_SAFE = "".join(chr(code) for code in range(32, 127) if chr(code) not in "%[]\\")
 
 

@@ -342,7 +342,7 @@ def _create_organizational_units(
 def generate_reports(active: list[SeededAccount]) -> None:
     """Generate the credential report of every account whose report is not denied.
 
-    IAM keeps a report for 4 hours, and GenerateCredentialReport answers COMPLETE, not STARTED,
+    IAM keeps a report for 4 hours, and GenerateCredentialReport returns COMPLETE, not STARTED,
     while it does, so the suite then reads each report without waiting.
     """
     for account in active:
@@ -512,7 +512,7 @@ class AccountLookupCache:
 
 @contextlib.contextmanager
 def cached_request_routing(lookup: AccountLookupCache) -> Iterator[None]:
-    """Skip the per-request work of moto's server whose answer never changes while it serves.
+    """Skip the per-request work of moto's server whose result never changes while it serves.
 
     Profiled at 1,143 accounts, this work took about a third of the emulator's CPU, which the
     suite's process shares on the benchmark machine. AWS does this work on its own side:

@@ -443,7 +443,7 @@ def test_stopped_run_marked_incomplete(pytester, tmp_path):
     assert len(document["findings"]) == len(EXPECTED["accounts"]) * len(CONTROLS)
     unjudged = [finding for finding in document["findings"] if "did not run to a verdict" in finding["message"]]
     assert unjudged
-    # The HTML report has no result for a test that did not run, so its page says so.
+    # The HTML report has no result for a test that did not run, so its page notes the difference.
     assert f"{len(unjudged)} findings differ from pytest's result" in html.read_text(encoding="utf-8")
 
 

@@ -20,10 +20,15 @@ def write_report(folder: Path, account_id: str, mfa_active: str) -> None:
     (folder / "credential_report.csv").write_text(report_csv(root_row(account_id, mfa_active=mfa_active)), encoding="utf-8")
 
 
-def run_own_tests(pytester, tmp_path, source, *options):
-    """Run test_own.py (SOURCE) beside the project's conftest, and return the result and findings.json."""
+def write_own_tests(pytester, source):
+    """Write test_own.py (SOURCE) beside a copy of the project's conftest."""
     pytester.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
     pytester.makepyfile(test_own=source)
+
+
+def run_own_tests(pytester, tmp_path, source, *options):
+    """Run test_own.py (SOURCE) beside the project's conftest, and return the result and findings.json."""
+    write_own_tests(pytester, source)
     findings = tmp_path / "findings.json"
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--findings-json", str(findings), "--as-of", AS_OF, *options
@@ -89,8 +94,7 @@ def test_collect_only_html_has_no_summary(pytester, tmp_path):
     reports = tmp_path / "reports"
     write_report(reports / "no-mfa", "444400000004", "false")
     html = tmp_path / "collected.html"
-    pytester.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
-    pytester.makepyfile(test_own=MANY_FAILING_TESTS)
+    write_own_tests(pytester, MANY_FAILING_TESTS)
 
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--collect-only", "--as-of", AS_OF, f"--credential-reports={reports}", f"--html={html}"
@@ -170,8 +174,7 @@ def test_xfail_in_body_keeps_failed_verdict(pytester, tmp_path):
 def test_setup_only_runs_write_no_findings(pytester, tmp_path, option):
     reports = tmp_path / "reports"
     write_report(reports / "no-mfa", "444400000008", "false")
-    pytester.makeconftest((PROJECT / "conftest.py").read_text(encoding="utf-8"))
-    pytester.makepyfile(test_own=MANY_FAILING_TESTS)
+    write_own_tests(pytester, MANY_FAILING_TESTS)
     findings = tmp_path / "findings.json"
     html = tmp_path / "report.html"
 
